@@ -1,0 +1,1 @@
+"""The network layer: HTTP, realtime sockets and sessions."""
