@@ -1,0 +1,223 @@
+"""Configuration: one dataclass per section, Nakama's keys and defaults.
+
+Sources, later ones winning: the defaults on the fields, a YAML file given with
+``--config``, then command-line flags named after the keys (``--runtime.path``).
+``validate`` reports every problem at once, naming the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Config",
+    "RuntimeConfig",
+    "SocketConfig",
+    "SessionConfig",
+    "DatabaseConfig",
+    "LoggerConfig",
+    "load",
+    "add_flags",
+    "validate",
+    "ConfigError",
+]
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message lists every problem."""
+
+
+@dataclass(slots=True)
+class RuntimeConfig:
+    path: str = field(default="./lua_modules", metadata={"usage": "Directory of the Lua modules."})
+    http_key: str = field(default="defaulthttpkey", metadata={"usage": "Key for server-to-server HTTP RPC calls."})
+    env: list[str] = field(default_factory=list, metadata={"usage": "'key=value' entries exposed as ctx.env."})
+    lua_call_timeout_ms: int = field(default=5000, metadata={"usage": "Deadline of every call into Lua."})
+    lua_max_memory_mb: int = field(default=64, metadata={"usage": "Memory cap of each Lua VM."})
+    lua_jit: bool = field(default=False, metadata={"usage": "Enable the LuaJIT compiler (trusted code only: loops in compiled code escape the instruction check)."})
+    lua_pool_size: int = field(default_factory=lambda: os.cpu_count() or 2, metadata={"usage": "Worker threads, each owning a Lua VM."})
+    hot_reload: bool = field(default=True, metadata={"usage": "Watch runtime.path and reload the modules on change."})
+
+    def env_map(self) -> dict[str, str]:
+        return dict(item.split("=", 1) for item in self.env)
+
+
+@dataclass(slots=True)
+class SocketConfig:
+    address: str = field(default="0.0.0.0", metadata={"usage": "Interface to listen on."})
+    port: int = field(default=7350, metadata={"usage": "Port for HTTP and the realtime socket."})
+    server_key: str = field(default="defaultkey", metadata={"usage": "Key clients authenticate with."})
+    max_message_size_bytes: int = field(default=4096, metadata={"usage": "Largest incoming realtime message; bigger closes the socket."})
+    max_request_size_bytes: int = field(default=262144, metadata={"usage": "Largest HTTP request body."})
+    outgoing_queue_size: int = field(default=1 << 20, metadata={"usage": "Outgoing buffer per socket, in bytes (Nakama counts 64 messages)."})
+    ping_period_ms: int = field(default=15000, metadata={"usage": "Interval of WebSocket ping frames."})
+    pong_wait_ms: int = field(default=25000, metadata={"usage": "Close a socket silent for this long."})
+    write_wait_ms: int = field(default=5000, metadata={"usage": "Deadline to write a frame."})
+    close_ack_wait_ms: int = field(default=2000, metadata={"usage": "Wait for the client's close frame."})
+
+
+@dataclass(slots=True)
+class SessionConfig:
+    encryption_key: str = field(default="defaultencryptionkey", metadata={"usage": "Signs session tokens (HS256)."})
+    token_expiry_sec: int = field(default=60, metadata={"usage": "Session token lifetime."})
+    refresh_encryption_key: str = field(default="defaultrefreshencryptionkey", metadata={"usage": "Signs refresh tokens."})
+    refresh_token_expiry_sec: int = field(default=3600, metadata={"usage": "Refresh token lifetime."})
+
+
+@dataclass(slots=True)
+class DatabaseConfig:
+    address: str = field(default="", metadata={"usage": "Database address; empty means a SQLite file in data_dir."})
+
+
+@dataclass(slots=True)
+class LoggerConfig:
+    level: str = field(default="info", metadata={"usage": "debug, info, warn or error."})
+    format: str = field(default="json", metadata={"usage": "json or text."})
+
+
+@dataclass(slots=True)
+class Config:
+    name: str = field(default="nakama", metadata={"usage": "Node name."})
+    data_dir: str = field(default="./data", metadata={"usage": "Directory for the SQLite file and other data."})
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    socket: SocketConfig = field(default_factory=SocketConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+    def database_path(self) -> str:
+        """The SQLite file: database.address when given, else data_dir/nkhost.db."""
+        return self.database.address or str(Path(self.data_dir) / "nkhost.db")
+
+
+_SECTIONS = ("runtime", "socket", "session", "database", "logger")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _coerce(kind: Any, value: Any, key: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            return value if isinstance(value, bool) else _parse_bool(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError("a boolean is not an integer")
+            return int(value)
+        if kind.startswith("list"):
+            if isinstance(value, str):
+                return [value]
+            return [str(v) for v in value]
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _flag_specs() -> list[tuple[str, Any, Any, str]]:
+    """(dotted key, owner class, field, usage) for every setting."""
+    specs = []
+    for f in fields(Config):
+        if f.name in _SECTIONS:
+            for sub in fields(f.default_factory()):  # type: ignore[misc]
+                specs.append((f"{f.name}.{sub.name}", f.name, sub, sub.metadata.get("usage", "")))
+        else:
+            specs.append((f.name, None, f, f.metadata.get("usage", "")))
+    return specs
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config`` and one ``--section.key`` flag per setting (all default None)."""
+    parser.add_argument("--config", action="append", default=[], help="YAML configuration file(s).")
+    for key, _, f, usage in _flag_specs():
+        action = "append" if str(f.type).startswith("list") else "store"
+        parser.add_argument(f"--{key}", dest=key, action=action, default=None, help=usage)
+
+
+def _set(config: Config, key: str, value: Any) -> None:
+    for dotted, section, f, _ in _flag_specs():
+        if dotted == key:
+            target = getattr(config, section) if section else config
+            setattr(target, f.name, _coerce(f.type, value, key))
+            return
+    raise ConfigError(f"{key}: unknown setting")
+
+
+def load(args: argparse.Namespace | None = None, files: list[str] | None = None) -> Config:
+    """Build a Config from YAML files and parsed flags, then validate it."""
+    import yaml
+
+    config = Config()
+    for path in list(files or []) + list(getattr(args, "config", None) or []):
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path}: expected a mapping at the top level")
+        for top, value in data.items():
+            if top in _SECTIONS and isinstance(value, dict):
+                for sub, subvalue in value.items():
+                    _set(config, f"{top}.{sub}", subvalue)
+            else:
+                _set(config, str(top), value)
+    if args is not None:
+        for key, _, _, _ in _flag_specs():
+            value = getattr(args, key, None)
+            if value is not None:
+                _set(config, key, value)
+    problems = validate(config)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return config
+
+
+def validate(config: Config) -> list[str]:
+    """Every problem with the configuration, each naming its key."""
+    problems = []
+    if not config.name:
+        problems.append("name: must not be empty")
+    for item in config.runtime.env:
+        if "=" not in item:
+            problems.append(f"runtime.env: entry {item!r} is not key=value")
+    if not config.runtime.http_key:
+        problems.append("runtime.http_key: must not be empty")
+    if config.runtime.lua_call_timeout_ms <= 0:
+        problems.append("runtime.lua_call_timeout_ms: must be positive")
+    if config.runtime.lua_max_memory_mb <= 0:
+        problems.append("runtime.lua_max_memory_mb: must be positive")
+    if config.runtime.lua_pool_size <= 0:
+        problems.append("runtime.lua_pool_size: must be positive")
+    if not 0 <= config.socket.port <= 65535:
+        problems.append("socket.port: must be 0-65535")
+    if not config.socket.server_key:
+        problems.append("socket.server_key: must not be empty")
+    if config.socket.max_message_size_bytes <= 0:
+        problems.append("socket.max_message_size_bytes: must be positive")
+    if config.socket.outgoing_queue_size <= 0:
+        problems.append("socket.outgoing_queue_size: must be positive")
+    if config.socket.ping_period_ms >= config.socket.pong_wait_ms:
+        problems.append("socket.ping_period_ms: must be less than socket.pong_wait_ms")
+    if not config.session.encryption_key:
+        problems.append("session.encryption_key: must not be empty")
+    if config.session.encryption_key == config.session.refresh_encryption_key:
+        problems.append("session.refresh_encryption_key: must differ from session.encryption_key")
+    if config.session.token_expiry_sec <= 0:
+        problems.append("session.token_expiry_sec: must be positive")
+    if config.session.refresh_token_expiry_sec <= 0:
+        problems.append("session.refresh_token_expiry_sec: must be positive")
+    if config.logger.level not in ("debug", "info", "warn", "error"):
+        problems.append("logger.level: must be debug, info, warn or error")
+    if config.logger.format not in ("json", "text"):
+        problems.append("logger.format: must be json or text")
+    return problems
