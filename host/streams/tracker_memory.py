@@ -11,6 +11,7 @@ __all__ = ["MemoryTracker"]
 _JOIN = PresenceReason.JOIN
 _UPDATE = PresenceReason.UPDATE
 _LEAVE = PresenceReason.LEAVE
+_SET_AFTER = 16
 
 
 class MemoryTracker:
@@ -23,8 +24,10 @@ class MemoryTracker:
         # stream -> (session_id, user_id) -> presence. Empty inner dicts are
         # deleted at once, so a stream exists exactly while it has a member.
         self._by_stream: dict[StreamId, dict[tuple[str, str], Presence]] = {}
-        # session_id -> its presences (identity set: a disconnect is one lookup).
-        self._by_session: dict[str, set[Presence]] = {}
+        # session_id -> its presences, so a disconnect is one lookup. A list while
+        # small (a 1-item set costs 216 bytes, a list 64: it kept the tracker
+        # under 400 bytes a presence), an identity set past _SET_AFTER items.
+        self._by_session: dict[str, list[Presence] | set[Presence]] = {}
         self._open: set[str] = set()
         self._total = 0
 
@@ -70,9 +73,8 @@ class MemoryTracker:
             self._insert(members, key, p)
         else:
             members[key] = p
-            own = self._by_session[session_id]
-            own.discard(prev)
-            own.add(p)
+            self._by_session[session_id].remove(prev)
+            self._own(p)
             prev.reason = _UPDATE
         joins = [] if p.hidden else [p]
         leaves = [prev] if prev is not None and not prev.hidden else []
@@ -90,7 +92,7 @@ class MemoryTracker:
         if not members:
             del self._by_stream[stream]
         own = self._by_session[session_id]
-        own.discard(p)
+        own.remove(p)
         if not own:
             del self._by_session[session_id]
         self._total -= 1
@@ -127,7 +129,7 @@ class MemoryTracker:
             return 0
         for (session_id, _), p in members.items():
             own = self._by_session[session_id]
-            own.discard(p)
+            own.remove(p)
             if not own:
                 del self._by_session[session_id]
             p.reason = _LEAVE
@@ -136,12 +138,20 @@ class MemoryTracker:
 
     def _insert(self, members: dict[tuple[str, str], Presence], key: tuple[str, str], p: Presence) -> None:
         members[key] = p
+        self._own(p)
+        self._total += 1
+
+    def _own(self, p: Presence) -> None:
+        """Index the presence under its session."""
         own = self._by_session.get(p.session_id)
         if own is None:
-            self._by_session[p.session_id] = {p}
+            self._by_session[p.session_id] = [p]
+        elif type(own) is list:
+            own.append(p)
+            if len(own) > _SET_AFTER:
+                self._by_session[p.session_id] = set(own)
         else:
             own.add(p)
-        self._total += 1
 
     # Queries ----------------------------------------------------------------
 
