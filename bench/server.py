@@ -1,0 +1,403 @@
+"""End-to-end server benchmark: a real nkhost process, load generators in other processes.
+
+Run: python bench/server.py [--quick]
+
+Loads the shared benchmark module (bench.lua, the one the Go reference server was
+measured with) and prints, beside the reference figures quoted in issue 4:
+socket RPC bench.echo (64 sockets), HTTP RPC, bench.json, bench.cpu, fan-out to
+1,000 sockets with bench.send (8 concurrent senders), and memory per idle socket.
+Server CPU comes from /proc/<pid>/stat over each measurement window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from wsclient import connect  # noqa: E402
+
+BENCH_LUA = ROOT / "lua_modules" / "bench.lua"
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+# Server process ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp: Path, port: int, extra: list[str]) -> subprocess.Popen:
+    modules = tmp / "modules"
+    modules.mkdir()
+    shutil.copy(BENCH_LUA, modules / "bench.lua")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host", "--data_dir", str(tmp / "data"), "--runtime.path", str(modules),
+         "--socket.address", "127.0.0.1", "--socket.port", str(port), "--logger.level", "error",
+         "--runtime.hot_reload", "false", "--session.token_expiry_sec", "7200", *extra],
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def authenticate(port: int, n: int) -> list[str]:
+    tokens = []
+    for i in range(n):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v2/account/authenticate/device?create=true",
+            data=json.dumps({"id": f"bench-device-{i:06d}-{os.getpid()}"}).encode(),
+            headers={"Authorization": "Basic ZGVmYXVsdGtleTo=", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req) as r:
+            tokens.append(json.loads(r.read())["token"])
+    return tokens
+
+
+# Load generator processes ------------------------------------------------------------
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def rpc_worker(port: int, tokens: list[str], rpc_id: str, payload: str, warmup: float, window: float, out: mp.Queue) -> None:
+    """Closed loop: each socket keeps one RPC outstanding; latencies kept inside the window."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + warmup
+        stop = start + window
+        latencies: list[float] = []
+        errors = 0
+
+        async def run_socket(token: str) -> None:
+            nonlocal errors
+            waiter: list[asyncio.Future] = []
+
+            def on_message(data: bytes) -> None:
+                if waiter and not waiter[0].done():
+                    waiter[0].set_result(data)
+
+            ws = await connect(port, f"/ws?token={token}&format=json", on_message)
+            request = json.dumps({"cid": "1", "rpc": {"id": rpc_id, "payload": payload}}).encode()
+            while True:
+                now = loop.time()
+                if now >= stop:
+                    break
+                waiter[:] = [loop.create_future()]
+                ws.send_text(request)
+                reply = await waiter[0]
+                t = loop.time()
+                if b'"error"' in reply:
+                    errors += 1
+                if start <= now and t <= stop:
+                    latencies.append(t - now)
+            ws.transport.close()
+
+        await asyncio.gather(*(run_socket(t) for t in tokens))
+        out.put({"latencies": latencies, "errors": errors})
+
+    _loop().run_until_complete(main())
+
+
+def http_worker(port: int, conns: int, rpc_id: str, warmup: float, window: float, out: mp.Queue) -> None:
+    """Keep-alive HTTP/1.1 connections, one request outstanding each."""
+    body = json.dumps(json.dumps({"hello": "world"})).encode()
+    request = (
+        f"POST /v2/rpc/{rpc_id}?http_key=defaulthttpkey HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + warmup
+        stop = start + window
+        latencies: list[float] = []
+        errors = 0
+
+        async def run_conn() -> None:
+            nonlocal errors
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            while loop.time() < stop:
+                t0 = loop.time()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    errors += 1
+                t1 = loop.time()
+                if start <= t0 and t1 <= stop:
+                    latencies.append(t1 - t0)
+            writer.close()
+
+        await asyncio.gather(*(run_conn() for _ in range(conns)))
+        out.put({"latencies": latencies, "errors": errors})
+
+    _loop().run_until_complete(main())
+
+
+def member_worker(port: int, tokens: list[str], ready: mp.Event, stop: mp.Event, out: mp.Queue) -> None:
+    """Sockets that join the bench stream and count the stream_data frames they receive."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        received = [0]
+        closed = [0]
+        sockets = []
+
+        for token in tokens:
+            joined = loop.create_future()
+
+            def on_message(data: bytes, joined=joined) -> None:
+                if b'"stream_data"' in data:
+                    received[0] += 1
+                elif not joined.done() and b'"rpc"' in data:
+                    joined.set_result(None)
+
+            ws = await connect(port, f"/ws?token={token}&format=json", on_message)
+            ws.closed.add_done_callback(lambda _: closed.__setitem__(0, closed[0] + 1))
+            ws.send_text(b'{"cid":"j","rpc":{"id":"bench.join"}}')
+            await joined
+            sockets.append(ws)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        out.put({"received": received[0], "closed": closed[0]})
+        for ws in sockets:
+            ws.transport.close()
+
+    _loop().run_until_complete(main())
+
+
+def sender_worker(port: int, tokens: list[str], warmup: float, window: float, out: mp.Queue) -> None:
+    """K senders, each a stream member: send, wait for its own copy and the RPC reply, repeat."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + warmup
+        stop = start + window
+        sends_total = 0
+        sends_window = 0
+
+        async def run_sender(token: str) -> None:
+            nonlocal sends_total, sends_window
+            state = {"joined": loop.create_future(), "echo": None, "reply": None}
+
+            def on_message(data: bytes) -> None:
+                if b'"stream_data"' in data:
+                    if state["echo"] is not None and not state["echo"].done():
+                        state["echo"].set_result(None)
+                elif b'"rpc"' in data or b'"error"' in data:
+                    fut = state["reply"] if state["reply"] is not None else state["joined"]
+                    if not fut.done():
+                        fut.set_result(None)
+
+            ws = await connect(port, f"/ws?token={token}&format=json", on_message)
+            ws.send_text(b'{"cid":"j","rpc":{"id":"bench.join"}}')
+            await state["joined"]
+            msg = json.dumps({"cid": "s", "rpc": {"id": "bench.send", "payload": json.dumps({"op": "move", "x": 1.5, "y": 2.5})}}).encode()
+            while loop.time() < stop:
+                t0 = loop.time()
+                state["echo"], state["reply"] = loop.create_future(), loop.create_future()
+                ws.send_text(msg)
+                await asyncio.gather(state["echo"], state["reply"])
+                sends_total += 1
+                if start <= t0 and loop.time() <= stop:
+                    sends_window += 1
+            ws.transport.close()
+
+        await asyncio.gather(*(run_sender(t) for t in tokens))
+        out.put({"sends_total": sends_total, "sends_window": sends_window})
+
+    _loop().run_until_complete(main())
+
+
+def idle_worker(port: int, tokens: list[str], ready: mp.Event, stop: mp.Event, out: mp.Queue) -> None:
+    async def main() -> None:
+        sockets = [await connect(port, f"/ws?token={t}&format=json", lambda d: None) for t in tokens]
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        out.put({"open": sum(1 for s in sockets if not s.closed.done())})
+        for s in sockets:
+            s.transport.close()
+
+    _loop().run_until_complete(main())
+
+
+# Scenarios ----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def closed_loop(pid: int, target, splits: list[tuple], warmup: float, window: float) -> dict:
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, warmup, window, q)) for args in splits]
+    for p in procs:
+        p.start()
+    time.sleep(warmup)
+    c0 = cpu_seconds(pid)
+    time.sleep(window)
+    c1 = cpu_seconds(pid)
+    results = [q.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = [x for r in results for x in r["latencies"]]
+    return {
+        "rate": len(latencies) / window,
+        "p50_ms": percentile(latencies, 50) * 1e3,
+        "p99_ms": percentile(latencies, 99) * 1e3,
+        "cpu_ms_per_call": (c1 - c0) / max(1, len(latencies)) * 1e3,
+        "errors": sum(r["errors"] for r in results),
+    }
+
+
+def fmt(name: str, r: dict, reference: str) -> None:
+    print(f"{name:<28} {r['rate']:>9,.0f} /s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+          f"server CPU {r['cpu_ms_per_call']:.3f} ms/call  errors {r['errors']}   [Nakama 3.40: {reference}]")
+
+
+def fanout(pid: int, port: int, tokens: list[str], members: int, senders: int, warmup: float, window: float) -> None:
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    stop = ctx.Event()
+    groups = [tokens[i::3] for i in range(3)]
+    member_procs = []
+    for group in groups:
+        ready = ctx.Event()
+        p = ctx.Process(target=member_worker, args=(port, group, ready, stop, q))
+        p.start()
+        ready.wait(300)
+        member_procs.append(p)
+    sq = ctx.Queue()
+    sender = ctx.Process(target=sender_worker, args=(port, tokens[:senders], warmup, window, sq))
+    sender.start()
+    time.sleep(warmup)
+    c0 = cpu_seconds(pid)
+    time.sleep(window)
+    c1 = cpu_seconds(pid)
+    sent = sq.get(timeout=120)
+    sender.join()
+    time.sleep(1.0)  # let the last broadcasts drain into the member sockets
+    stop.set()
+    results = [q.get(timeout=60) for _ in member_procs]
+    for p in member_procs:
+        p.join()
+    received = sum(r["received"] for r in results)
+    closed = sum(r["closed"] for r in results)
+    # Each send reaches every member socket plus the K sender sockets; count member deliveries.
+    expected = sent["sends_total"] * members
+    rate = sent["sends_window"] * (members + senders) / window
+    deliveries = max(1, sent["sends_window"] * (members + senders))
+    print(f"{'fan-out bench.send':<28} {rate:>9,.0f} deliveries/s to {members} sockets, {senders} senders; "
+          f"lost {expected - received}, sockets dropped {closed}, server CPU {(c1 - c0) / deliveries * 1e6:.1f} us/delivery"
+          f"   [Nakama 3.40: 62,000-77,000/s, 0 lost]")
+
+
+def idle_memory(pid: int, port: int, tokens: list[str], n: int) -> None:
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    stop = ctx.Event()
+    base = rss_bytes(pid)
+    per_proc = n // 2
+    procs = []
+    for i in range(2):
+        ready = ctx.Event()
+        group = [tokens[(i * per_proc + j) % len(tokens)] for j in range(per_proc)]
+        p = ctx.Process(target=idle_worker, args=(port, group, ready, stop, q))
+        p.start()
+        ready.wait(300)
+        procs.append(p)
+    time.sleep(1.0)
+    after = rss_bytes(pid)
+    stop.set()
+    still_open = sum(q.get(timeout=60)["open"] for _ in procs)
+    for p in procs:
+        p.join()
+    print(f"{'idle sockets':<28} {n} open ({still_open} still open at the end): {(after - base) / n / 1024:.1f} KB server RSS per socket"
+          f"   [Nakama 3.40: 38 KB]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short windows (smoke run)")
+    parser.add_argument("--jit", action="store_true", help="run Lua with the JIT on (runtime.lua_jit)")
+    args = parser.parse_args()
+    warmup, window = (0.5, 2.0) if args.quick else (1.5, 8.0)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = start_server(Path(tmp), port, ["--runtime.lua_jit", "true"] if args.jit else [])
+        try:
+            print(f"nkhost pid {proc.pid}, port {port}, cores {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}, jit {'on' if args.jit else 'off'}")
+            tokens = authenticate(port, 64)
+            fmt("socket RPC bench.echo (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.echo", "hello"), (port, tokens[32:], "bench.echo", "hello")], warmup, window), "13,200/s p50 4.2 p99 17 ms 0.091 ms CPU")
+            fmt("HTTP RPC bench.echo (64)", closed_loop(proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
+            doc = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
+            fmt("socket RPC bench.json (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.json", doc), (port, tokens[32:], "bench.json", doc)], warmup, window), "4,500/s")
+            fmt("socket RPC bench.cpu (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.cpu", ""), (port, tokens[32:], "bench.cpu", "")], warmup, window), "486/s, 3.8 ms CPU")
+            members = 1000
+            fanout(proc.pid, port, [tokens[i % 64] for i in range(members)], members, 8, warmup, window)
+            idle_memory(proc.pid, port, tokens, 5000 if not args.quick else 1000)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()
