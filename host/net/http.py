@@ -13,7 +13,17 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Request", "Response", "Handler", "json_response", "error_response", "http_status", "GRPC_TO_HTTP"]
+__all__ = [
+    "Request",
+    "Response",
+    "Handler",
+    "json_response",
+    "error_response",
+    "text_error",
+    "http_status",
+    "canonical_header_name",
+    "GRPC_TO_HTTP",
+]
 
 # grpc-gateway's HTTPStatusFromCode.
 GRPC_TO_HTTP = {
@@ -36,10 +46,31 @@ class Request:
     client_ip: str = ""
     client_port: int = 0
     path_params: dict[str, str] = field(default_factory=dict)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)  # as received, in order
+    body_too_large: bool = False  # the body passed socket.max_request_size_bytes and was cut
 
     def query_one(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
         return values[0] if values else default
+
+    def first_header(self, name: str) -> str | None:
+        """The first value of a header (Go's ``r.Header[name][0]``); ``name`` in lowercase."""
+        for key, value in self.raw_headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    def header_values(self) -> dict[str, list[str]]:
+        """Go's ``r.Header``: canonical names to every value, Host excluded.
+
+        This is what Lua sees as ``ctx.headers`` on an HTTP RPC.
+        """
+        out: dict[str, list[str]] = {}
+        for name, value in self.raw_headers:
+            key = canonical_header_name(name)
+            if key != "Host":
+                out.setdefault(key, []).append(value)
+        return out
 
 
 @dataclass(slots=True)
@@ -55,6 +86,26 @@ Handler = Callable[[Any, Request], Awaitable[Response]]
 
 def json_response(obj: Any, status: int = 200) -> Response:
     return Response(status, orjson.dumps(obj))
+
+
+def canonical_header_name(name: str) -> str:
+    """Go's CanonicalMIMEHeaderKey: "x-custom-id" -> "X-Custom-Id".
+
+    Names holding a space or other non-token byte are returned unchanged, as Go does.
+    """
+    if not name or any(c in " \t\"(),/:;<=>?@[\\]{}" or ord(c) < 33 or ord(c) > 126 for c in name):
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def text_error(status: int, message: str) -> Response:
+    """Go's ``http.Error``: a plain-text body ending in a newline."""
+    return Response(
+        status,
+        (message + "\n").encode(),
+        "text/plain; charset=utf-8",
+        [("X-Content-Type-Options", "nosniff")],
+    )
 
 
 def error_response(grpc_code: int, message: str, with_error_field: bool = False) -> Response:

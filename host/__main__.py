@@ -1,0 +1,9 @@
+"""``python -m host``: the same as the ``nkhost`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

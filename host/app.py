@@ -1,0 +1,118 @@
+"""The composition root: build every component once, start and stop them in order.
+
+``build_app(config)`` wires the engine, the Lua runtime, accounts and the
+server in dependency order and does no I/O. ``await app.start()`` opens the
+store, loads the Lua modules, then listens: once the port answers, the server
+is ready (``GET /healthcheck``). ``await app.close()`` undoes ``start`` in
+reverse, written once here:
+
+1. stop accepting connections;
+2. close every socket with a close frame (1001): each session leaves its
+   streams as a disconnect, so the others receive their presence leaves;
+   wait for the clients' close frames (at most ``socket.close_ack_wait_ms``);
+3. close the runtime (Lua ``register_shutdown`` callbacks, then the VMs);
+4. close the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .net.envelope import encode_frame
+from .net.host_ops import host_ops
+from .net.server import Server
+from .net.session_registry import SessionRegistry
+from .net.status_registry import StatusRegistry
+from .net.tokens import TokenService
+from .storage.store_sqlite import SqliteStore
+from .streams import MODE_STATUS, MemoryTracker, Router, StreamManager
+
+__all__ = ["Services", "App", "build_app"]
+
+log = logging.getLogger("nkhost")
+
+
+@dataclass(slots=True)
+class Services:
+    """What handlers and components reach: one bundle instead of many parameters."""
+
+    config: Config
+    tracker: MemoryTracker
+    router: Router
+    streams: StreamManager
+    status: StatusRegistry
+    sessions: SessionRegistry
+    tokens: TokenService
+    store: Any
+    runtime: Any = None
+
+
+class App:
+    __slots__ = ("services", "server", "_stack")
+
+    def __init__(self, services: Services, server: Server) -> None:
+        self.services = services
+        self.server = server
+        self._stack: contextlib.AsyncExitStack | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        """Open the store, load the runtime, listen. Raises LoadError for bad Lua modules."""
+        services = self.services
+        async with contextlib.AsyncExitStack() as stack:
+            Path(services.config.data_dir).mkdir(parents=True, exist_ok=True)
+            await services.store.open()
+            stack.push_async_callback(services.store.close)
+            if services.runtime is not None:
+                await services.runtime.start()
+                stack.push_async_callback(services.runtime.close)
+            await self.server.start()
+            stack.push_async_callback(self._close_server)
+            self._stack = stack.pop_all()
+
+    async def close(self) -> None:
+        """Shut down in the order of the module docstring; safe to call twice."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def _close_server(self) -> None:
+        self.server.stop_accepting()
+        await self.server.close_connections(self.services.config.socket.close_ack_wait_ms / 1000)
+
+
+def build_app(config: Config, *, runtime_factory: Callable[[Services], Any] | None = None) -> App:
+    """Wire the components; no I/O. ``runtime_factory`` replaces the Lua runtime (tests)."""
+    status = StatusRegistry()
+    tracker = MemoryTracker(config.name)
+    # Status-stream events go to the followers of the stream's user, not to its members.
+    router = Router(tracker, encode_frame, event_recipients={MODE_STATUS: status.recipients})
+    streams = StreamManager(tracker, router)
+    services = Services(
+        config=config,
+        tracker=tracker,
+        router=router,
+        streams=streams,
+        status=status,
+        sessions=SessionRegistry(),
+        tokens=TokenService.from_config(config),
+        store=SqliteStore(config.database_path()),
+    )
+    services.runtime = (runtime_factory or _lua_runtime)(services)
+    return App(services, Server(services))
+
+
+def _lua_runtime(services: Services) -> Any:
+    from .runtime import Runtime
+
+    config = services.config
+    return Runtime(config.runtime, services.streams, node=config.name, host=host_ops(services))

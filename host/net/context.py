@@ -1,0 +1,53 @@
+"""Building the runtime's CallContext for a socket message or an HTTP request.
+
+Nakama's Lua context (runtime_lua_context.go): socket calls carry the user,
+``session_id`` and ``lang`` and empty headers/query params; HTTP RPCs carry
+headers and query params (``http_key`` removed), and the user only with a
+Bearer token. A trace id is made per message or request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..runtime.context import CallContext
+
+if TYPE_CHECKING:
+    from .http import Request
+    from .socket import WebSocketSession
+
+__all__ = ["socket_context", "http_context"]
+
+
+def socket_context(session: WebSocketSession, execution_mode: str) -> CallContext:
+    return CallContext(
+        execution_mode=execution_mode,
+        user_id=session.user_id,
+        username=session.username,
+        vars=session.vars,
+        user_session_exp=session.expiry,
+        session_id=session.session_id,
+        lang=session.lang,
+        client_ip=session.client_ip,
+        client_port=str(session.client_port) if session.client_port else "",
+        trace_id=str(uuid.uuid4()),
+    )
+
+
+def http_context(request: Request, claims: Any | None, execution_mode: str = "rpc") -> CallContext:
+    """``claims`` are the Bearer token's (SessionClaims) or None for an http_key call."""
+    ctx = CallContext(
+        execution_mode=execution_mode,
+        headers=request.header_values(),
+        query_params={k: v for k, v in request.query.items() if k != "http_key"},
+        client_ip=request.client_ip,
+        client_port=str(request.client_port) if request.client_port else "",
+        trace_id=str(uuid.uuid4()),
+    )
+    if claims is not None:
+        ctx.user_id = claims.user_id
+        ctx.username = claims.username
+        ctx.vars = dict(claims.vars)
+        ctx.user_session_exp = claims.exp
+    return ctx

@@ -1,0 +1,194 @@
+"""Realtime message dispatch: parse an envelope strictly, run hooks, call its handler.
+
+Nakama's pipeline.go, as data: ``HANDLERS`` maps an envelope key to a
+handler. The rules (nakama-behaviour.md §3.2, §2.3):
+
+* The text is read like protojson with ``DiscardUnknown: false``: malformed
+  JSON, an unknown envelope key, an unknown field of a handled message or a
+  wrong type closes the socket without an error envelope.
+* No message: error 2 "Missing message." and close. A known envelope key
+  without a handler here (``stream_data``, ``channel_join``, ...): error 1
+  "Unrecognized message." and close.
+* ``register_rt_before`` hooks run before every handler except ``rpc``: nil
+  rejects (error 1 "Requested resource was not found." and close), an error
+  answers code 7 and the socket stays open. ``register_rt_after`` hooks run
+  only after a successful handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..runtime.errors import RpcError
+from . import pipeline_rpc
+from .context import socket_context
+from .envelope import error_envelope
+from .errors import ErrorCode
+
+if TYPE_CHECKING:
+    from .socket import WebSocketSession
+
+__all__ = ["process", "HANDLERS", "ENVELOPE_KEYS", "hook_name", "reply_error", "Malformed", "parse_envelope"]
+
+log = logging.getLogger("nkhost.pipeline")
+
+Handler = Callable[[Any, "WebSocketSession", str, dict[str, Any]], Awaitable[tuple[bool, "dict[str, Any] | None"]]]
+
+# Every oneof key of rtapi.Envelope (realtime.proto), snake_case proto names.
+ENVELOPE_KEYS = frozenset(
+    """channel channel_join channel_leave channel_message channel_message_ack channel_message_send
+    channel_message_update channel_message_remove channel_presence_event error match match_create
+    match_data match_data_send match_join match_leave match_presence_event matchmaker_add
+    matchmaker_matched matchmaker_remove matchmaker_ticket notifications rpc status status_follow
+    status_presence_event status_unfollow status_update stream_data stream_presence_event ping pong
+    party party_create party_join party_leave party_promote party_leader party_accept party_remove
+    party_close party_join_request_list party_join_request party_matchmaker_add
+    party_matchmaker_remove party_matchmaker_ticket party_data party_data_send party_presence_event
+    party_update""".split()
+)
+
+
+def _json_name(proto_name: str) -> str:
+    """protojson also accepts the lowerCamel JSON name of a field."""
+    head, *rest = proto_name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_KEY_BY_NAME = {name: key for key in ENVELOPE_KEYS | {"cid"} for name in (key, _json_name(key))}
+
+
+class Malformed(ValueError):
+    """The text is not a valid envelope; the socket closes without an error reply."""
+
+
+async def _ping(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    out = {"cid": cid, "pong": {}} if cid else {"pong": {}}
+    session.send_envelope(out)
+    return True, out
+
+
+async def _pong(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    return True, None  # an incoming pong only proves liveness, which any frame does
+
+
+HANDLERS: dict[str, Handler] = {
+    "rpc": pipeline_rpc.rpc,
+    "ping": _ping,
+    "pong": _pong,
+}
+
+# Fields of the messages handled here, for the unknown-field check: proto name -> JSON type.
+_FIELDS: dict[str, dict[str, type]] = {
+    "rpc": pipeline_rpc.FIELDS,
+    "ping": {},
+    "pong": {},
+}
+_FIELD_BY_NAME = {
+    key: {name: (field, kind) for field, kind in fields.items() for name in (field, _json_name(field))}
+    for key, fields in _FIELDS.items()
+}
+
+_NO_HOOKS = frozenset({"rpc"})  # Nakama: RPC messages get no realtime hooks
+
+
+def hook_name(key: str) -> str:
+    """The CamelCase message name hooks are registered under: channel_join -> ChannelJoin."""
+    return "".join(part.title() for part in key.split("_"))
+
+
+def parse_envelope(envelope: Any) -> tuple[str, str | None, dict[str, Any]]:
+    """(cid, message key or None, message body with proto field names). Raises Malformed."""
+    if not isinstance(envelope, dict):
+        raise Malformed("envelope is not an object")
+    cid = ""
+    key: str | None = None
+    body: dict[str, Any] = {}
+    for name, value in envelope.items():
+        proto = _KEY_BY_NAME.get(name)
+        if proto is None:
+            raise Malformed(f"unknown field {name!r}")
+        if value is None:
+            continue
+        if proto == "cid":
+            if not isinstance(value, str):
+                raise Malformed("cid is not a string")
+            cid = value
+            continue
+        if not isinstance(value, dict):
+            raise Malformed(f"{proto} is not an object")
+        if key is not None:
+            raise Malformed("more than one message")
+        key, body = proto, value
+    if key is not None and key in _FIELD_BY_NAME:
+        body = _check_fields(key, body)
+    return cid, key, body
+
+
+def _check_fields(key: str, body: dict[str, Any]) -> dict[str, Any]:
+    known = _FIELD_BY_NAME[key]
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        spec = known.get(name)
+        if spec is None:
+            raise Malformed(f"unknown field {key}.{name}")
+        field, kind = spec
+        if value is None:
+            continue
+        if not isinstance(value, kind):
+            raise Malformed(f"{key}.{field} is not a {kind.__name__}")
+        out[field] = value
+    return out
+
+
+def reply_error(session: WebSocketSession, cid: str, code: int, message: str) -> None:
+    session.send_envelope(error_envelope(cid, code, message))
+
+
+async def process(services: Any, session: WebSocketSession, payload: bytes) -> str | None:
+    """Handle one text message. Returns a close reason, or None to keep the socket open."""
+    try:
+        envelope = orjson.loads(payload)
+        cid, key, body = parse_envelope(envelope)
+    except (orjson.JSONDecodeError, Malformed) as exc:
+        log.debug("session %s: malformed payload: %s", session.session_id, exc)
+        return "received malformed payload"
+    if key is None:
+        reply_error(session, cid, ErrorCode.MISSING_PAYLOAD, "Missing message.")
+        return "missing message"
+    handler = HANDLERS.get(key)
+    if handler is None:
+        reply_error(session, cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "Unrecognized message.")
+        return "unrecognized message"
+    if key in _NO_HOOKS:
+        await handler(services, session, cid, body)
+        return None
+
+    runtime = services.runtime
+    name = hook_name(key)
+    if runtime.has_hook("rt_before", name):
+        try:
+            result = await runtime.before_rt(name, socket_context(session, "before"), envelope)
+            if result is not None:
+                cid, key2, body = parse_envelope(result)
+                if key2 != key:
+                    raise Malformed(f"before hook changed the message to {key2!r}")
+                envelope = result
+        except (RpcError, Malformed) as exc:
+            # Errors from before hooks do not close the session.
+            reply_error(session, cid, ErrorCode.RUNTIME_FUNCTION_EXCEPTION, getattr(exc, "message", None) or str(exc))
+            return None
+        if result is None:
+            reply_error(session, cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "Requested resource was not found.")
+            return "requested resource was not found"
+
+    success, out = await handler(services, session, cid, body)
+    if success and runtime.has_hook("rt_after", name):
+        try:
+            await runtime.after_rt(name, socket_context(session, "after"), out, envelope)
+        except RpcError as exc:
+            log.warning("session %s: after hook %s failed: %s", session.session_id, name, exc)
+    return None

@@ -1,0 +1,372 @@
+"""One realtime WebSocket connection: frames in, envelopes out, and the engine's sink.
+
+A ``WebSocketSession`` takes over the transport from the HTTP protocol once
+``/ws`` is accepted. The ``websockets`` sans-I/O ``ServerProtocol`` parses
+incoming frames and answers pings and closes; outgoing data frames bypass it:
+the Router hands every recipient the same pre-built frame (``envelope.encode_frame``)
+and ``send`` only appends it to this socket's pending list. The pending list is
+written with one ``writelines`` on the next loop tick, so a burst of messages to
+a socket costs one syscall (socket-layer-measurements.md, design E: ~2 µs a
+delivery against ~10 µs for a write per message).
+
+Backpressure, per socket and in bytes: the budget is
+``socket.outgoing_queue_size``, counted over the pending frames plus the
+transport's write buffer. A send that would exceed it is refused and the socket
+is closed on the next tick (only this socket: nothing is awaited, nothing
+waits for it). While the transport is paused (its buffer is above the high
+water mark), ``reliable=False`` sends are dropped for this socket alone.
+
+Incoming messages are handled one at a time per socket, in order, as Nakama's
+read loop does; a socket awaiting a Lua RPC never holds up another socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from websockets.exceptions import InvalidState
+from websockets.frames import Opcode
+from websockets.http11 import Request as WsRequest
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+from ..streams.presence import PresenceReason
+from ..streams.stream import StreamId, StreamMode
+from . import pipeline
+from .envelope import text_frame
+from .errors import CloseCode
+
+if TYPE_CHECKING:
+    from .socket_ws import SocketParams
+
+__all__ = ["WebSocketSession"]
+
+log = logging.getLogger("nkhost.socket")
+
+_TEXT = Opcode.TEXT
+_BINARY = Opcode.BINARY
+_CONT = Opcode.CONT
+_OPEN = State.OPEN
+
+# Transport high water mark: above it the socket counts as paused and drops
+# unreliable messages. Small against the 1 MiB budget so "paused" means
+# "the client is not keeping up", not "a burst is in flight".
+_WRITE_HIGH = 64 * 1024
+_WRITE_LOW = 16 * 1024
+
+# Incoming messages queued behind a running handler before reading pauses.
+_INBOX_PAUSE = 32
+_INBOX_RESUME = 8
+
+
+class WebSocketSession(asyncio.Protocol):
+    """A realtime session: the asyncio protocol of an upgraded connection and a SessionSink."""
+
+    __slots__ = (
+        "services",
+        "session_id",
+        "user_id",
+        "username",
+        "vars",
+        "expiry",
+        "lang",
+        "client_ip",
+        "client_port",
+        "last_seen",
+        "_loop",
+        "_transport",
+        "_ws",
+        "_limit",
+        "_pending",
+        "_pending_bytes",
+        "_buffered",
+        "_flush_scheduled",
+        "_paused",
+        "_overflowed",
+        "_closing",
+        "_torn_down",
+        "_close_timer",
+        "_inbox",
+        "_runner",
+        "_reading_paused",
+        "_fragments",
+        "_on_lost",
+    )
+
+    def __init__(self, services: Any, session_id: str, params: SocketParams) -> None:
+        self.services = services
+        self.session_id = session_id
+        self.user_id = params.user_id
+        self.username = params.username
+        self.vars = params.vars
+        self.expiry = params.expiry
+        self.lang = params.lang
+        self.client_ip = params.client_ip
+        self.client_port = params.client_port
+        self._loop = asyncio.get_running_loop()
+        self.last_seen = self._loop.time()
+        self._transport: asyncio.Transport | None = None
+        config = services.config.socket
+        self._ws = ServerProtocol(state=_OPEN, max_size=config.max_message_size_bytes)
+        self._limit = config.outgoing_queue_size
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._buffered = 0  # transport write buffer at the last flush (an upper bound until the next)
+        self._flush_scheduled = False
+        self._paused = False
+        self._overflowed = False
+        self._closing = False
+        self._torn_down = False
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._inbox: deque[bytes] = deque()
+        self._runner: asyncio.Task[None] | None = None
+        self._reading_paused = False
+        self._fragments: list[bytes] | None = None  # a fragmented text message being assembled
+        self._on_lost: Callable[[Any], None] | None = None
+
+    # Opening (called by the HTTP protocol) ----------------------------------------
+
+    def handshake(
+        self,
+        transport: asyncio.Transport,
+        request: WsRequest,
+        status: bool,
+        trailing: bytes,
+        on_lost: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Answer the upgrade request and, on success, register the session.
+
+        The HTTP protocol has already parsed the request and checked the
+        token; ``ServerProtocol.accept`` validates the WebSocket headers. On a
+        101 the session joins the engine as Nakama's socket_ws.go does:
+        register, follow its own user's status, track the notification
+        stream (hidden) and, with ``status=true``, the status stream.
+        Returns False when the handshake was refused (the transport closes).
+        ``on_lost(self)`` is called when the connection is gone.
+        """
+        self._transport = transport
+        self._on_lost = on_lost
+        transport.set_protocol(self)
+        response = self._ws.accept(request)
+        transport.write(response.serialize())
+        if response.status_code != 101:
+            transport.close()
+            return False
+        transport.set_write_buffer_limits(high=_WRITE_HIGH, low=_WRITE_LOW)
+        services = self.services
+        services.sessions.add(self)
+        services.status.follow(self.session_id, (self.user_id,))
+        services.streams.connect(self)
+        streams = services.streams
+        streams.user_join(StreamId(StreamMode.NOTIFICATIONS, self.user_id), self.user_id, self.session_id, hidden=True, persistence=False)
+        if status:
+            streams.user_join(StreamId(StreamMode.STATUS, self.user_id), self.user_id, self.session_id, hidden=False, persistence=False)
+        if trailing:
+            self.data_received(trailing)
+        return True
+
+    # asyncio.Protocol -------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.last_seen = self._loop.time()
+        ws = self._ws
+        ws.receive_data(data)
+        for frame in ws.events_received():
+            opcode = frame.opcode
+            if opcode is _TEXT:
+                if frame.fin:
+                    self._on_message(frame.data)
+                else:
+                    self._fragments = [frame.data]
+            elif opcode is _CONT and self._fragments is not None:
+                # The protocol has checked the sequence and the total size (max_size).
+                self._fragments.append(frame.data)
+                if frame.fin:
+                    message, self._fragments = b"".join(self._fragments), None
+                    self._on_message(message)
+            elif opcode is _BINARY or opcode is _CONT:
+                # A JSON session only takes text frames (Nakama: "received unexpected WebSocket message type").
+                self.close(CloseCode.NORMAL, "received unexpected WebSocket message type")
+                return
+        self._send_protocol_output()
+
+    def eof_received(self) -> bool | None:
+        self._ws.receive_eof()
+        self._send_protocol_output()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self._closing = True
+        self._pending = []
+        self._teardown()
+        if self._on_lost is not None:
+            self._on_lost(self)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._transport is not None:
+            self._buffered = self._transport.get_write_buffer_size()
+
+    # SessionSink ------------------------------------------------------------------
+
+    def send(self, data: bytes, reliable: bool = True) -> bool:
+        """Queue a ready frame for the next flush. See the module docstring.
+
+        Never blocks and never touches the engine: an overflow schedules the
+        close for the next tick.
+        """
+        if self._closing or self._overflowed:
+            return False
+        if self._paused and not reliable:
+            return False
+        size = len(data)
+        if self._pending_bytes + self._buffered + size > self._limit:
+            # The cached transport size may be stale (the kernel drained it):
+            # look once more before condemning the socket.
+            self._buffered = self._transport.get_write_buffer_size() if self._transport is not None else 0
+            if self._pending_bytes + self._buffered + size > self._limit:
+                self._overflowed = True
+                log.info("closing session %s: outgoing queue full", self.session_id)
+                self._loop.call_soon(self.close, CloseCode.NORMAL, "session outgoing queue full")
+                return False
+        self._pending.append(data)
+        self._pending_bytes += size
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+        return True
+
+    def send_envelope(self, envelope: dict[str, Any], reliable: bool = True) -> bool:
+        """Encode and queue a reply envelope for this socket only."""
+        return self.send(text_frame(orjson.dumps(envelope)), reliable)
+
+    # Closing ----------------------------------------------------------------------
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "", presence_reason: PresenceReason = PresenceReason.DISCONNECT) -> None:
+        """Server-side close: leave the engine now, then a close frame.
+
+        Pending frames go out before the close frame. The transport is
+        aborted if the client does not answer within ``socket.close_ack_wait_ms``.
+        Safe to call more than once.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        self._teardown(presence_reason)
+        try:
+            self._ws.send_close(code, reason)
+        except InvalidState:
+            pass  # a close handshake is already under way
+        self._send_protocol_output()
+        if self._transport is not None and not self._transport.is_closing():
+            wait = self.services.config.socket.close_ack_wait_ms / 1000
+            self._close_timer = self._loop.call_later(wait, self._abort)
+
+    def ping(self) -> None:
+        """Send a WebSocket ping frame (keepalive)."""
+        if not self._closing:
+            try:
+                self._ws.send_ping(b"")
+            except InvalidState:
+                return
+            self._send_protocol_output()
+
+    def abort(self) -> None:
+        """Drop the connection without a close handshake (dead peer)."""
+        self._closing = True
+        self._teardown()
+        self._abort()
+
+    def _abort(self) -> None:
+        self._close_timer = None
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _teardown(self, presence_reason: PresenceReason = PresenceReason.DISCONNECT) -> None:
+        """Nakama's session Close steps 4-6, once: leave every stream, unfollow, unregister."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        self._inbox.clear()
+        services = self.services
+        if services.sessions.get(self.session_id) is self:
+            services.streams.disconnect(self.session_id, presence_reason)
+            services.status.unfollow_all(self.session_id)
+            services.sessions.remove(self.session_id)
+
+    # Writing ----------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        pending = self._pending
+        transport = self._transport
+        if not pending or transport is None or transport.is_closing():
+            return
+        self._pending = []
+        self._pending_bytes = 0
+        transport.writelines(pending)
+        self._buffered = transport.get_write_buffer_size()
+
+    def _send_protocol_output(self) -> None:
+        """Write what the sans-I/O protocol produced (pongs, close frames), after pending data.
+
+        An empty chunk is its end-of-stream marker: the server closes TCP first.
+        """
+        out = self._ws.data_to_send()
+        if not out:
+            return
+        eof = False
+        for chunk in out:
+            if chunk:
+                self._pending.append(chunk)
+            else:
+                eof = True
+        self._flush()
+        if eof:
+            self._closing = True
+            self._teardown()
+            if self._transport is not None:
+                self._transport.close()
+
+    # Reading ----------------------------------------------------------------------
+
+    def _on_message(self, payload: bytes) -> None:
+        if self._closing:
+            return
+        self._inbox.append(payload)
+        if self._runner is None:
+            self._runner = self._loop.create_task(self._run_inbox())
+        elif len(self._inbox) >= _INBOX_PAUSE and not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    async def _run_inbox(self) -> None:
+        """Handle queued messages in arrival order; replies keep that order."""
+        inbox = self._inbox
+        try:
+            while inbox and not self._closing:
+                payload = inbox.popleft()
+                if self._reading_paused and len(inbox) <= _INBOX_RESUME and self._transport is not None:
+                    self._reading_paused = False
+                    self._transport.resume_reading()
+                reason = await pipeline.process(self.services, self, payload)
+                if reason is not None:
+                    self.close(CloseCode.NORMAL, reason)
+        except Exception:
+            log.exception("session %s: message handling failed", self.session_id)
+            self.close(CloseCode.NORMAL, "internal error")
+        finally:
+            self._runner = None
+
+
