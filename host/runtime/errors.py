@@ -11,8 +11,21 @@ Hierarchy::
 
 from __future__ import annotations
 
-__all__ = ["RuntimeFailure", "LoadError", "RpcNotFound", "RpcError", "NkArgError", "INTERNAL"]
+__all__ = [
+    "RuntimeFailure",
+    "LoadError",
+    "RpcNotFound",
+    "RpcError",
+    "CallTimeout",
+    "CallOutOfMemory",
+    "NkArgError",
+    "INTERNAL",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+]
 
+DEADLINE_EXCEEDED = 4
+RESOURCE_EXHAUSTED = 8
 INTERNAL = 13
 
 
@@ -44,6 +57,31 @@ class RpcError(RuntimeFailure):
         return f"{self.code}: {self.message}"
 
 
+class CallTimeout(RpcError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, DEADLINE_EXCEEDED)
+
+
+class CallOutOfMemory(RpcError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, RESOURCE_EXHAUSTED)
+
+
 class NkArgError(ValueError):
     """Raised by an nk function for bad input; the binding turns it into a Lua error
-    carrying the caller's file:line, which a script can catch with pcall."""
+    carrying the caller's file:line, which a script can catch with pcall.
+
+    With ``argn`` the text reads as gopher-lua's ArgError, "bad argument #2 to
+    stream_user_join (session id does not exist)"; without, it is the message alone
+    (Nakama's RaiseError).
+    """
+
+    def __init__(self, message: str, argn: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argn = argn
+
+    def lua_text(self, fname: str) -> str:
+        if self.argn is None:
+            return self.message
+        return f"bad argument #{self.argn} to {fname} ({self.message})"

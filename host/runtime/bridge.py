@@ -1,0 +1,124 @@
+"""What nk functions of one VM reach outside Lua, and the argument checks they share.
+
+Every stream operation runs on the loop thread (the engine is single-threaded). A worker
+reaches it through its outbox: fire-and-forget operations with ``post``, ones that need an
+answer with ``ask`` (the worker blocks until the loop answers or the call's deadline
+passes; the loop never waits on a worker).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..streams.manager import StreamManager
+from .context import HostOps
+from .convert import type_name
+from .errors import NkArgError
+from .outbox import LoopTimeout, Outbox
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+__all__ = ["Services", "Bridge", "check_string", "check_uuid", "opt_bool", "opt_string", "lua_number_text"]
+
+
+@dataclass(slots=True)
+class Services:
+    """Shared by every VM of a runtime; None/empty where there is no server (nkhost check)."""
+
+    node: str
+    streams: StreamManager | None = None
+    host: HostOps | None = None
+    cache: Any = None  # host.runtime.localcache.LocalCache
+
+
+@dataclass(slots=True)
+class Bridge:
+    """One VM's way out: the shared services plus the outbox of the thread that owns the VM."""
+
+    services: Services
+    outbox: Outbox | None
+    vm: Sandbox
+
+    def _need_outbox(self, fname: str) -> Outbox:
+        if self.outbox is None or self.services.streams is None:
+            raise NkArgError(f"{fname}: not available while checking modules (no server)")
+        return self.outbox
+
+    def ask(self, fname: str, fn: Callable[..., Any], *args: Any) -> Any:
+        outbox = self._need_outbox(fname)
+        try:
+            return outbox.ask(self.vm.deadline - time.monotonic(), fn, *args)
+        except LoopTimeout:
+            raise NkArgError(f"{fname}: the server did not answer before the call's deadline") from None
+
+    def post(self, fname: str, fn: Callable[..., Any], *args: Any) -> None:
+        self._need_outbox(fname).post(fn, *args)
+
+    @property
+    def streams(self) -> StreamManager:
+        assert self.services.streams is not None
+        return self.services.streams
+
+    def host_op(self, fname: str, name: str) -> Callable[..., Any]:
+        """A HostOps callable, or a clear error when the network layer gave none."""
+        op = getattr(self.services.host, name, None) if self.services.host is not None else None
+        if op is None:
+            raise NkArgError(f"{fname}: not available (no network layer is attached to the runtime)")
+        return op
+
+
+# Argument checks with gopher-lua's texts ------------------------------------------------------
+
+
+def lua_number_text(value: int | float) -> str:
+    """tostring() of a Lua number: integers without a decimal point, others as %.14g."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.14g}"
+    return str(value)
+
+
+def check_string(value: Any, argn: int) -> str:
+    """CheckString: a string, or a number converted to one; anything else is an ArgError."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NkArgError("string is not valid UTF-8", argn) from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return lua_number_text(value)
+    raise NkArgError(f"string expected, got {type_name(value)}", argn)
+
+
+def check_uuid(value: Any, argn: int, what: str) -> str:
+    """A canonical UUID string; "expects <what>" when empty, "expects valid <what>" when bad."""
+    text = check_string(value, argn)
+    if text == "":
+        raise NkArgError(f"expects {what}", argn)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise NkArgError(f"expects valid {what}", argn) from None
+
+
+def opt_bool(value: Any, argn: int, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise NkArgError(f"boolean expected, got {type_name(value)}", argn)
+    return value
+
+
+def opt_string(value: Any, argn: int, default: str = "") -> str:
+    """OptString: nil gives the default; unlike CheckString a number is refused."""
+    if value is None:
+        return default
+    if not isinstance(value, bytes):
+        raise NkArgError(f"string expected, got {type_name(value)}", argn)
+    return check_string(value, argn)

@@ -1,0 +1,89 @@
+"""Values across the Lua boundary.
+
+The VM runs with ``encoding=None``: Lua strings reach Python as ``bytes`` (binary-safe for
+the crypto helpers) and a Python ``str`` would reach Lua as an opaque object, so every value
+sent to Lua goes through ``to_lua``. Only tables, strings, numbers, booleans and nil cross.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lupa import luajit21
+
+__all__ = ["to_lua", "from_lua", "lua_type", "type_name", "MAX_DEPTH"]
+
+MAX_DEPTH = 64
+
+lua_type = luajit21.lua_type
+
+
+def type_name(value: Any) -> str:
+    """The Lua type name of a value received from Lua (for "X expected, got Y" texts)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    return lua_type(value) or "userdata"
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """A fresh copy of ``value`` with every str as UTF-8 bytes.
+
+    Fresh containers on every occurrence also sidestep lupa#297 (an object met twice
+    by table_from becomes an empty table the second time).
+    """
+    if value is None or isinstance(value, (bool, int, float, bytes)):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        return {_plain(k, depth + 1): _plain(v, depth + 1) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    raise TypeError(f"cannot pass a {type(value).__name__} to Lua")
+
+
+def to_lua(lua: Any, value: Any) -> Any:
+    """A Lua-safe value: containers become Lua tables (lists 1-based), str becomes bytes."""
+    if isinstance(value, (dict, list, tuple)):
+        return lua.table_from(_plain(value, 0), recursive=True)
+    return _plain(value, 0)
+
+
+def from_lua(value: Any, depth: int = 0) -> Any:
+    """A JSON-shaped Python value from a Lua value, with Nakama's table rules.
+
+    A table with ``#t > 0`` is a list of t[1..#t] (other keys dropped); any other table is a
+    dict with string keys (booleans as "true"/"false"), so an empty table is ``{}``.
+    Strings are decoded as UTF-8; functions and other values raise ValueError.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if lua_type(value) != "table":
+        raise ValueError(f"cannot convert a Lua {type_name(value)}")
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"table nested deeper than {MAX_DEPTH} levels")
+    n = len(value)
+    if n > 0:
+        return [from_lua(value[i], depth + 1) for i in range(1, n + 1)]
+    out = {}
+    for k, v in value.items():
+        if isinstance(k, bytes):
+            key = k.decode("utf-8")
+        elif isinstance(k, bool):
+            key = "true" if k else "false"
+        elif isinstance(k, (int, float)):
+            key = str(int(k)) if float(k).is_integer() else repr(k)
+        else:
+            raise ValueError(f"cannot convert a Lua table key of type {type_name(k)}")
+        out[key] = from_lua(v, depth + 1)
+    return out

@@ -1,0 +1,394 @@
+-- Trusted prelude: runs once per VM, in the real globals, before any user code.
+--
+-- It locks the VM down (lua-runtime-notes §2 and §8), builds the one environment every
+-- module shares, and returns the entry points the host calls. Nothing here is reachable
+-- from user code except through the closures placed in that environment.
+--
+-- Arguments (from host/runtime/sandbox.py):
+--   cfg      {max_str, hook_n, jit, timeout, node, version, generation, env, json_src}
+--   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
+--   py       {log = fn(level, message), claim_once = fn() -> bool}
+local cfg, pyfuncs, py = ...
+
+local type, tostring, tonumber, error, pairs, select = type, tostring, tonumber, error, pairs, select
+local xpcall, pcall, rawset, setmetatable, getmetatable = xpcall, pcall, rawset, setmetatable, getmetatable
+local load, lower, format, concat, insert, remove, sort = load, string.lower, string.format, table.concat, table.insert, table.remove, table.sort
+
+-- Monotonic clock for deadlines, captured before ffi is removed.
+local ffi = require("ffi")
+ffi.cdef [[typedef struct { long tv_sec; long tv_nsec; } nkhost_ts; int clock_gettime(int, nkhost_ts *);]]
+local ts, C = ffi.new("nkhost_ts"), ffi.C
+local function now()
+  C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+-- Count hooks never fire inside compiled traces: without the JIT every loop is checked.
+if not cfg.jit then
+  jit.off()
+  jit.flush()
+end
+
+local sethook, getinfo, traceback = debug.sethook, debug.getinfo, debug.traceback
+
+-- Lupa reads metatables with raw lua_getmetatable, so hiding them from Lua costs it nothing.
+getmetatable(python.none).__metatable = false
+getmetatable("").__metatable = false
+
+-- The real string table backs ("x"):rep(), so the cap and the removal go there.
+local srep, MAX_STR = string.rep, cfg.max_str
+string.rep = function(s, n, sep)
+  local size = (#tostring(s) + (sep ~= nil and #tostring(sep) or 0)) * (tonumber(n) or 0)
+  if size > MAX_STR then error(format("string.rep: result of %.0f bytes is over the %d byte limit", size, MAX_STR), 2) end
+  return srep(s, n, sep)
+end
+string.dump = nil
+
+python = nil
+package.loaded.python, package.loaded.ffi, package.preload.ffi, package.loaded.jit = nil, nil, nil, nil
+package.loaded.io, package.loaded.os, package.loaded.debug = nil, nil, nil
+package.loadlib, package.cpath, package.path, package.loaders = nil, "", "", {}
+io, loadfile, dofile, loadstring, require, module, newproxy, gcinfo, getfenv, setfenv = nil
+os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }
+debug = { traceback = traceback } -- lupa's own pcall handler uses the global debug.traceback
+jit = nil
+
+-- Limits ---------------------------------------------------------------------------------
+-- On the first limit hit the hook re-arms itself on every instruction, so a pcall that
+-- swallows the abort fails again at its next instruction; xpcall handlers are skipped once
+-- killed (they run with hooks off). The abort therefore always escapes to the host, which
+-- clears `armed` with a plain setitem (no bytecode runs) and then calls reset().
+local st = { armed = false, killed = false, deadline = 0, reason = "", module = nil }
+local HOOK_N, TIMEOUT = cfg.hook_n, cfg.timeout
+local hook
+hook = function()
+  if st.armed and (st.killed or now() > st.deadline) then
+    if not st.killed then
+      st.killed = true
+      st.reason = "deadline"
+      sethook(hook, "", 1)
+    end
+    error("call aborted: deadline exceeded", 0)
+  end
+end
+sethook(hook, "", HOOK_N)
+
+local function arm()
+  st.killed = false
+  st.deadline = now() + TIMEOUT
+  st.armed = true
+end
+
+local function reset()
+  st.killed = false
+  st.module = nil
+  sethook(hook, "", HOOK_N)
+end
+
+local trace
+local function on_error(e)
+  -- Runs with hooks off: touch nothing user-defined here (no tostring of tables).
+  if not st.killed and type(e) == "string" then trace = traceback(e, 2) else trace = nil end
+  return e
+end
+
+-- Read-only views --------------------------------------------------------------------------
+local protected = setmetatable({}, { __mode = "k" })
+
+local function readonly(t, name)
+  local proxy = setmetatable({}, {
+    __index = t,
+    __newindex = function(_, k)
+      error(format("attempt to modify read-only table '%s' (key '%s')", name, tostring(k)), 2)
+    end,
+    __metatable = false,
+  })
+  protected[proxy] = true
+  return proxy
+end
+
+local function guard(t, fname)
+  if protected[t] then error(fname .. ": attempt to modify a read-only table", 3) end
+end
+
+local tlib = {}
+for k, v in pairs(table) do tlib[k] = v end
+tlib.insert = function(t, ...) guard(t, "table.insert"); return insert(t, ...) end
+tlib.remove = function(t, ...) guard(t, "table.remove"); return remove(t, ...) end
+tlib.sort = function(t, ...) guard(t, "table.sort"); return sort(t, ...) end
+tlib.setn = nil
+
+-- The environment --------------------------------------------------------------------------
+-- G holds the globals; E is the proxy every chunk sees. Writes go to G while the modules
+-- load; after freeze() a write is an error that names the variable.
+local G, E = {}, {}
+local frozen, loading = false, false
+setmetatable(E, {
+  __index = G,
+  __newindex = function(_, k, v)
+    if frozen then
+      error(format("attempt to assign to global '%s': globals are read-only once the modules have loaded"
+        .. " (use a local; share state through nk.localcache_*)", tostring(k)), 2)
+    end
+    rawset(G, k, v)
+  end,
+  __metatable = false,
+})
+protected[E] = true
+
+local function log(level, ...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  py.log(level, concat(parts, "\t"))
+end
+
+for _, name in ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "select",
+  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "pcall", "_VERSION" }) do
+  G[name] = _G[name]
+end
+G._G = E
+G.string = readonly(string, "string")
+G.table = readonly(tlib, "table")
+G.math = readonly(math, "math")
+G.bit = readonly(bit, "bit")
+G.coroutine = readonly(coroutine, "coroutine")
+G.os = readonly(os, "os")
+G.rawset = function(t, k, v) guard(t, "rawset"); return rawset(t, k, v) end
+G.xpcall = function(f, h, ...)
+  return xpcall(f, function(e) if st.killed then return e end return h(e) end, ...)
+end
+G.collectgarbage = function(opt)
+  if opt == "count" then return collectgarbage("count") end
+  error("collectgarbage: only \"count\" is allowed", 2)
+end
+G.load = function(chunk, name, mode, env)
+  return load(chunk, "=" .. tostring(name or "load"), "t", env or E)
+end
+G.loadstring = function(s, name)
+  if type(s) ~= "string" then error("bad argument #1 to 'loadstring' (string expected, got " .. type(s) .. ")", 2) end
+  return load(s, "=" .. tostring(name or s:sub(1, 40)), "t", E)
+end
+G.print = function(...) log("info", ...) end
+
+-- Modules ----------------------------------------------------------------------------------
+local sources, loaded, failed, busy = {}, {}, {}, {}
+
+local function require_module(name)
+  if type(name) ~= "string" or not name:match("^[%w_][%w_%.%-/]*$") or name:find("..", 1, true) then
+    error("require: invalid module name '" .. tostring(name) .. "'", 2)
+  end
+  name = name:gsub("/", ".")
+  local have = loaded[name]
+  if have ~= nil then return have end
+  if failed[name] then error(failed[name], 0) end
+  if busy[name] then error("require: circular require of '" .. name .. "'", 2) end
+  local m = sources[name]
+  if m == nil then error("module '" .. name .. "' not found", 2) end
+  local fn, err = load(m.src, "@" .. m.path, "t", E)
+  if not fn then
+    failed[name] = err
+    error(err, 0)
+  end
+  local outer = st.module
+  busy[name], st.module = true, m.path
+  local ok, res = pcall(fn, name)
+  busy[name], st.module = nil, outer
+  if not ok then
+    failed[name] = res
+    error(res, 0)
+  end
+  if res == nil then res = true end
+  loaded[name] = res
+  return res
+end
+G.require = require_module
+
+-- Registrations and contexts -----------------------------------------------------------------
+local reg = { rpc = {}, req_before = {}, req_after = {}, rt_before = {}, rt_after = {}, shutdown = {} }
+local current_ctx
+
+local function chunk_path(fn)
+  local src = getinfo(fn, "S").source
+  if src:sub(1, 1) == "@" then return src:sub(2) end
+  return ""
+end
+
+local function registrar(kind, fname, what)
+  return function(fn, id)
+    if not loading then
+      error(fname .. ": registrations are only allowed while the modules load (call it at the top level of a module)", 2)
+    end
+    if type(fn) ~= "function" then error("bad argument #1 to " .. fname .. " (function expected, got " .. type(fn) .. ")", 2) end
+    if type(id) ~= "string" or id == "" then error("bad argument #2 to " .. fname .. " (expects " .. what .. ")", 2) end
+    reg[kind][lower(id)] = { fn = fn, path = chunk_path(fn) }
+  end
+end
+
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+local ENV, NODE, VERSION, GENERATION = cfg.env, cfg.node, cfg.version, cfg.generation
+
+local function make_ctx(mode, user_id, username, exp, vars, session_id, lang, headers, query, ip, port, trace_id)
+  local c = {
+    env = copy(ENV), execution_mode = mode, node = NODE, version = VERSION, runtime_generation = GENERATION,
+    headers = headers or {}, query_params = query or {},
+  }
+  if user_id ~= nil and user_id ~= "" then
+    c.user_id, c.username, c.user_session_exp = user_id, username, exp
+    if vars ~= nil then c.vars = vars end
+    if session_id ~= nil and session_id ~= "" then c.session_id, c.lang = session_id, lang end
+  end
+  if ip ~= nil and ip ~= "" then c.client_ip = ip end
+  if port ~= nil and port ~= "" then c.client_port = port end
+  if trace_id ~= nil and trace_id ~= "" then c.trace_id = trace_id end
+  return c
+end
+
+-- The nk table -------------------------------------------------------------------------------
+local nk = {}
+
+-- Python functions only behind closures: user code never holds a Python object, and a failure
+-- becomes a string error at the caller's line, catchable with pcall.
+local function bind(pyf)
+  return function(...)
+    local ok, n, a, b, c = pyf(...)
+    if not ok then error(n, 2) end
+    if n == 1 then return a end
+    if n == 0 then return end
+    if n == 2 then return a, b end
+    return a, b, c
+  end
+end
+for name, pyf in pairs(pyfuncs) do nk[name] = bind(pyf) end
+
+nk.register_rpc = registrar("rpc", "register_rpc", "rpc id")
+nk.register_req_before = registrar("req_before", "register_req_before", "api name")
+nk.register_req_after = registrar("req_after", "register_req_after", "api name")
+nk.register_rt_before = registrar("rt_before", "register_rt_before", "message name")
+nk.register_rt_after = registrar("rt_after", "register_rt_after", "message name")
+nk.register_shutdown = function(fn)
+  if not loading then error("register_shutdown: registrations are only allowed while the modules load", 2) end
+  if type(fn) ~= "function" then error("bad argument #1 to register_shutdown (function expected, got " .. type(fn) .. ")", 2) end
+  reg.shutdown[#reg.shutdown + 1] = fn
+end
+nk.run_once = function(fn)
+  if type(fn) ~= "function" then error("bad argument #1 to run_once (function expected, got " .. type(fn) .. ")", 2) end
+  if py.claim_once() then fn(make_ctx("run_once")) end
+end
+nk.get_context = function()
+  return current_ctx or make_ctx("run_once")
+end
+
+local json = load(cfg.json_src, "=json", "t", _G)()
+local json_encode = json.encode
+nk.json_encode = function(v)
+  local ok, s = pcall(json_encode, v)
+  if not ok then error(s, 2) end
+  return s
+end
+
+local NK = readonly(nk, "nk")
+loaded.nakama = NK
+
+-- Entry points for the host ------------------------------------------------------------------
+local INVALID = "Runtime function returned invalid data - only allowed one return value of type String/Byte."
+
+-- Turns an error object into (message, code, custom). Runs while still armed: a __tostring
+-- metamethod on an error table is user code.
+local function describe(e)
+  if type(e) == "table" then
+    local msg = e[1]
+    if msg == nil then return tostring(e), 13, true end
+    return tostring(msg), tonumber(e[2]) or 13, true
+  end
+  return tostring(e), 13, false
+end
+
+local host = { st = st, reset = reset }
+
+-- Loads one module under the limits; returns nil or the error text.
+function host.load_module(name)
+  arm()
+  local ok, err = xpcall(require_module, on_error, name)
+  if not ok then err = tostring(err) end
+  st.armed = false
+  if not ok then return err end
+end
+
+function host.begin_load(list)
+  for i = 1, #list do
+    local m = list[i]
+    sources[m.name] = { src = m.src, path = m.path }
+  end
+  loading = true
+end
+
+function host.finish_load()
+  loading, frozen = false, true
+  local out = {}
+  for kind, t in pairs(reg) do
+    if kind ~= "shutdown" then
+      local keys = {}
+      for k in pairs(t) do keys[#keys + 1] = k end
+      out[kind] = keys
+    end
+  end
+  out.shutdown = #reg.shutdown
+  return out
+end
+
+-- kind: "rpc", "req_before", ...; a, b: the call's arguments; the rest builds the context.
+-- Returns 0 (not registered), 1 and the result, or 2, message, code, custom, path, trace.
+function host.call(kind, key, mode, a, b, ...)
+  local r = reg[kind][key]
+  if r == nil then return 0 end
+  local ctx = make_ctx(mode, ...)
+  current_ctx = ctx
+  arm()
+  local ok, res = xpcall(r.fn, on_error, ctx, a, b)
+  local status, msg, code, custom
+  if ok then
+    if kind == "rpc" then
+      if res == nil or type(res) == "string" then status, msg = 1, res else status, msg, code, custom = 2, INVALID, 13, true end
+    elseif kind == "req_before" or kind == "rt_before" then
+      if res == nil then status = 1 elseif type(res) ~= "table" then
+        status, msg, code, custom = 2, "before hook must return a table or nil, got " .. type(res), 13, false
+      else
+        local jok, s = pcall(json_encode, res)
+        if jok then status, msg = 1, s else status, msg, code, custom = 2, tostring(s), 13, false end
+      end
+    else
+      status = 1
+    end
+  else
+    status = 2
+    msg, code, custom = describe(res)
+  end
+  st.armed = false
+  current_ctx = nil
+  if status == 1 then return 1, msg end
+  return 2, msg, code, custom, r.path, trace
+end
+
+-- Runs every register_shutdown function; returns the error texts.
+function host.shutdown(...)
+  local errors = {}
+  for i = 1, #reg.shutdown do
+    local ctx = make_ctx("shutdown", ...)
+    current_ctx = ctx
+    arm()
+    local ok, err = xpcall(reg.shutdown[i], on_error, ctx)
+    if not ok then err = tostring(err) end
+    st.armed = false
+    current_ctx = nil
+    if not ok then errors[#errors + 1] = err end
+  end
+  return errors
+end
+
+return host

@@ -1,0 +1,296 @@
+"""The Runtime: generations of Lua modules served by a worker pool, reloaded live.
+
+A generation is a snapshot of runtime.path plus what its modules registered. It is built
+and validated off the loop in a fresh VM under the normal limits; only a generation that
+loaded without error is published, by swapping one reference. Workers notice the new
+number before their next call and rebuild their VM; a call already running finishes on the
+VM it started on. Published generations are never mutated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..config import RuntimeConfig
+from ..streams.manager import StreamManager
+from .bridge import Services
+from .context import CallContext, HostOps
+from .errors import LoadError, RpcError, RpcNotFound
+from .nk import binder
+from .outbox import Outbox
+from .pool import WorkerPool
+from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
+from .snapshot import Snapshot, snapshot
+
+__all__ = ["Runtime", "ReloadResult", "Generation", "check_modules"]
+
+log = logging.getLogger("nkhost.runtime")
+lua_log = logging.getLogger("nkhost.lua")
+
+_INVALID_UTF8 = "Runtime function returned invalid data - only allowed one return value of type String/Byte."
+
+
+@dataclass(slots=True, frozen=True)
+class Generation:
+    number: int
+    snapshot: Snapshot
+    catalog: Catalog
+
+
+@dataclass(slots=True)
+class ReloadResult:
+    ok: bool
+    generation: int
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _text_result(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RpcError(_INVALID_UTF8) from None
+
+
+def _json_result(value: bytes | None) -> dict[str, Any] | None:
+    return None if value is None else orjson.loads(value)
+
+
+def _print_logger(generation: int):
+    def log_line(level: str, message: str) -> None:
+        lua_log.log(logging.getLevelName(level.upper()), "runtime_generation=%d %s", generation, message)
+
+    return log_line
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig, streams: StreamManager, *, node: str = "nakama", host: HostOps | None = None, version: str = "nkhost") -> None:
+        self.config = config
+        self.node = node
+        self.version = version
+        self.limits = Limits.from_config(config)
+        self._services = Services(node, streams, host, _local_cache())
+        self._env = config.env_map()
+        self._current: Generation | None = None
+        self._pool: WorkerPool | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._stop_watch = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._reloads = asyncio.Condition()
+        self.last_reload: ReloadResult | None = None
+        self._once_lock = threading.Lock()
+        self._once_claimed = False
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        return self._current.number if self._current is not None else 0
+
+    async def start(self) -> None:
+        """Load generation 1 (LoadError lists "file:line: message"), start workers and watcher."""
+        loop = asyncio.get_running_loop()
+        generation, errors = await self._build(1)
+        if generation is None:
+            raise LoadError(errors)
+        self._publish(generation)
+        self._pool = WorkerPool(self.config.lua_pool_size, loop, self._worker_vm, self.limits.timeout_ms)
+        self._pool.generation = generation.number
+        self._pool.start()
+        if self.config.hot_reload:
+            from .watcher import watch
+
+            self._watcher = loop.create_task(watch(self.config.path, self.reload, self._stop_watch), name="nkhost-lua-watcher")
+
+    async def close(self) -> None:
+        """Run the register_shutdown functions, then stop the watcher and the workers."""
+        if self._watcher is not None:
+            self._stop_watch.set()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        pool = self._pool
+        if pool is None:
+            return
+        if self._current is not None and self._current.catalog.shutdown:
+            job = pool.new_job("shutdown", "", "shutdown", CallContext(execution_mode="shutdown"))
+            try:
+                for error in await pool.submit(job):
+                    log.error("runtime_generation=%d shutdown function failed: %s", self.generation, error)
+            except RpcError as exc:
+                log.error("runtime_generation=%d shutdown functions failed: %s", self.generation, exc.message)
+        self._pool = None
+        await pool.stop()
+
+    # Generations ------------------------------------------------------------------------------
+
+    def _claim_once(self) -> bool:
+        with self._once_lock:
+            if self._once_claimed:
+                return False
+            self._once_claimed = True
+            return True
+
+    def _new_vm(self, number: int, outbox: Outbox | None) -> Sandbox:
+        return Sandbox(
+            self.limits,
+            binder(self._services, outbox),
+            generation=number,
+            node=self.node,
+            version=self.version,
+            env=self._env,
+            log_line=_print_logger(number),
+            claim_once=self._claim_once,
+        )
+
+    def _build_sync(self, number: int, outbox: Outbox) -> tuple[Generation | None, list[str]]:
+        snap = snapshot(self.config.path)
+        if snap.errors:
+            return None, list(snap.errors)
+        vm = self._new_vm(number, outbox)
+        errors = vm.load(snap.modules)
+        if errors:
+            return None, errors
+        assert vm.catalog is not None
+        return Generation(number, snap, vm.catalog), []
+
+    async def _build(self, number: int) -> tuple[Generation | None, list[str]]:
+        # The builder thread gets its own outbox: module top levels may call nk stream functions.
+        outbox = Outbox(asyncio.get_running_loop())
+        return await asyncio.to_thread(self._build_sync, number, outbox)
+
+    def _publish(self, generation: Generation) -> None:
+        self._current = generation
+        if self._pool is not None:
+            self._pool.generation = generation.number
+
+    def _worker_vm(self, outbox: Outbox) -> Sandbox:
+        generation = self._current
+        assert generation is not None
+        vm = self._new_vm(generation.number, outbox)
+        errors = vm.load(generation.snapshot.modules)
+        if errors:  # a module that loads differently from one VM to the next
+            raise RpcError(f"runtime generation {generation.number} failed to load in a worker: {errors[0]}")
+        return vm
+
+    async def reload(self) -> ReloadResult:
+        """Build the next generation from runtime.path; publish it only if every module loaded."""
+        async with self._reload_lock:
+            started = time.perf_counter()
+            number = self.generation + 1
+            generation, errors = await self._build(number)
+            seconds = time.perf_counter() - started
+            if generation is None:
+                for error in errors:
+                    log.error("runtime reload rejected, keeping generation %d: %s", self.generation, error)
+                result = ReloadResult(False, self.generation, errors, seconds)
+            else:
+                self._publish(generation)
+                log.info("runtime generation %d live (%d modules, %.1f ms)", number, len(generation.snapshot.modules), seconds * 1000)
+                result = ReloadResult(True, number, [], seconds)
+        async with self._reloads:
+            self.last_reload = result
+            self._reloads.notify_all()
+        return result
+
+    async def wait_reload(self) -> ReloadResult:
+        """The result of the next reload attempt (the watcher's or anyone's)."""
+        async with self._reloads:
+            await self._reloads.wait()
+            assert self.last_reload is not None
+            return self.last_reload
+
+    # Calls --------------------------------------------------------------------------------------
+
+    def _catalog(self) -> Catalog:
+        if self._current is None or self._pool is None:
+            raise RuntimeError("the runtime is not started")
+        return self._current.catalog
+
+    def rpc_exists(self, rpc_id: str) -> bool:
+        return self._current is not None and rpc_id.lower() in self._current.catalog.rpcs
+
+    async def call_rpc(self, rpc_id: str, ctx: CallContext, payload: str) -> str | None:
+        """Run an RPC on a worker; raises RpcNotFound or RpcError(message, code)."""
+        key = rpc_id.lower()
+        if key not in self._catalog().rpcs:
+            raise RpcNotFound(rpc_id)
+        pool = self._pool
+        assert pool is not None
+        return await pool.submit(pool.new_job("rpc", key, ctx.execution_mode, ctx, payload.encode(), None, _text_result))
+
+    def has_hook(self, kind: str, name: str) -> bool:
+        if kind not in HOOK_KINDS:
+            raise ValueError(f"unknown hook kind {kind!r}")
+        return self._current is not None and name.lower() in self._current.catalog.hooks[kind]
+
+    async def _hook(self, kind: str, name: str, mode: str, ctx: CallContext, a: Any, b: Any, finish: Any) -> Any:
+        pool = self._pool
+        if pool is None or not self.has_hook(kind, name):
+            raise RpcNotFound(name)
+        return await pool.submit(pool.new_job(kind, name.lower(), mode, ctx, a, b, finish))
+
+    async def before_req(self, name: str, ctx: CallContext, request: dict) -> dict | None:
+        """The request as the hook returned it; None when the hook rejected it (returned nil)."""
+        try:
+            return await self._hook("req_before", name, "before", ctx, request, None, _json_result)
+        except RpcNotFound:
+            return request
+
+    async def after_req(self, name: str, ctx: CallContext, response: dict, request: dict) -> None:
+        try:
+            await self._hook("req_after", name, "after", ctx, response, request, None)
+        except RpcNotFound:
+            pass
+
+    async def before_rt(self, name: str, ctx: CallContext, envelope: dict) -> dict | None:
+        try:
+            return await self._hook("rt_before", name, "before", ctx, envelope, None, _json_result)
+        except RpcNotFound:
+            return envelope
+
+    async def after_rt(self, name: str, ctx: CallContext, out: dict | None, envelope: dict) -> None:
+        try:
+            await self._hook("rt_after", name, "after", ctx, out, envelope, None)
+        except RpcNotFound:
+            pass
+
+
+def _local_cache() -> Any:
+    """The shared cache behind nk.localcache_* (host/runtime/localcache.py)."""
+    try:
+        from .localcache import LocalCache
+    except ImportError:  # written in parallel; the functions are absent until it lands
+        return None
+    return LocalCache()
+
+
+def check_modules(path: str) -> list[str]:
+    """Load every module in a throwaway VM without a server: "file:line: message" per error.
+
+    Stream functions fail when called at load time here (there is no server), and run_once
+    functions do not run.
+    """
+    snap = snapshot(path)
+    if snap.errors:
+        return list(snap.errors)
+    config = RuntimeConfig(path=path)
+    vm = Sandbox(
+        Limits.from_config(config),
+        binder(Services("nakama"), None),
+        generation=0,
+        node="nakama",
+        version="nkhost",
+        env=config.env_map(),
+        log_line=_print_logger(0),
+        claim_once=lambda: False,
+    )
+    return vm.load(snap.modules)

@@ -1,0 +1,257 @@
+"""One locked-down LuaJIT VM: the modules of one generation, run under limits.
+
+The lockdown and the entry points live in the trusted prelude ``lua/sandbox.lua``; this
+class owns the ``LuaRuntime`` and turns what escapes a call into host errors:
+
+* an abort by the instruction hook (deadline) escapes every pcall by design; the host
+  clears ``armed`` with a plain setitem (no bytecode runs), then re-arms the hook;
+* an out-of-memory error is followed by ``set_max_memory(0); gccollect();
+  set_max_memory(limit)``, also whenever a call leaves more than half the cap in use,
+  because lupa's next API call can otherwise PANIC the process (notes §3.3).
+
+A Sandbox is not thread-safe: one thread uses it at a time (its worker, or the builder).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lupa import luajit21
+
+from ..config import RuntimeConfig
+from .context import CallContext
+from .convert import to_lua
+from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
+from .snapshot import Module
+
+__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "Binder"]
+
+log = logging.getLogger("nkhost.runtime")
+
+_LUA_DIR = Path(__file__).parent / "lua"
+_PRELUDE = (_LUA_DIR / "sandbox.lua").read_bytes()
+_JSON = (_LUA_DIR / "json.lua").read_bytes()
+
+HOOK_KINDS = ("req_before", "req_after", "rt_before", "rt_after")
+_MEMORY_TEXT = "not enough memory"
+
+
+def _deny(*_: Any) -> Any:
+    raise AttributeError("Python attribute access is disabled")
+
+
+@dataclass(slots=True, frozen=True)
+class Limits:
+    timeout_ms: int = 5000
+    max_memory_mb: int = 64
+    jit: bool = False
+    hook_every: int = 1000  # instructions between deadline checks; the cost hardly depends on it
+
+    @classmethod
+    def from_config(cls, config: RuntimeConfig) -> Limits:
+        return cls(config.lua_call_timeout_ms, config.lua_max_memory_mb, config.lua_jit)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_memory_mb << 20
+
+    @property
+    def max_string(self) -> int:
+        """The string.rep cap: a quarter of the heap, so one call cannot take it all at once."""
+        return self.max_bytes // 4
+
+
+@dataclass(slots=True, frozen=True)
+class Catalog:
+    """What one generation registered: RPC ids and hook names (lowercase)."""
+
+    rpcs: frozenset[str]
+    hooks: Mapping[str, frozenset[str]]
+    shutdown: int
+
+
+Binder = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
+"""Builds the Python side of the nk functions for a VM (see host/runtime/nk.py)."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _b(text: str) -> bytes:
+    return text.encode()
+
+
+class Sandbox:
+    __slots__ = ("lua", "limits", "generation", "deadline", "catalog", "_host", "_st", "_call", "_label")
+
+    def __init__(
+        self,
+        limits: Limits,
+        bind: Binder,
+        *,
+        generation: int,
+        node: str,
+        version: str,
+        env: Mapping[str, str],
+        log_line: Callable[[str, str], None],
+        claim_once: Callable[[], bool],
+    ) -> None:
+        self.limits = limits
+        self.generation = generation
+        self.deadline = 0.0  # monotonic; nk calls that wait on the loop use what is left
+        self.catalog: Catalog | None = None
+        self._label = f"runtime_generation={generation}"
+        self.lua = luajit21.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            attribute_handlers=(_deny, _deny),  # getter and setter: also closes item access
+            encoding=None,
+            max_memory=limits.max_bytes,
+            overflow_handler=float,
+        )
+        functions = {_b(name): fn for name, fn in bind(self).items()}
+        cfg = {
+            b"max_str": limits.max_string,
+            b"hook_n": limits.hook_every,
+            b"jit": limits.jit,
+            b"timeout": limits.timeout_ms / 1000.0,
+            b"node": _b(node),
+            b"version": _b(version),
+            b"generation": generation,
+            b"env": {_b(k): _b(v) for k, v in env.items()},
+            b"json_src": _JSON,
+        }
+
+        def py_log(level: bytes, message: bytes) -> None:
+            log_line(_text(level), _text(message))
+
+        py = {b"log": py_log, b"claim_once": claim_once}
+        prelude = self.lua.execute(b"return function(...) return assert(load(..., '=sandbox', 't', _G)) end")(_PRELUDE)
+        self._host = prelude(self.lua.table_from(cfg, recursive=True), self.lua.table_from(functions), self.lua.table_from(py))
+        self._st = self._host[b"st"]
+        self._call = self._host[b"call"]
+
+    # Loading -------------------------------------------------------------------------
+
+    def load(self, modules: Sequence[Module]) -> list[str]:
+        """Run every module's top level once, in order; returns "file:line: message" errors.
+
+        After this the globals are frozen and ``catalog`` holds the registrations.
+        """
+        listing = [{b"name": _b(m.name), b"path": _b(m.path), b"src": m.source} for m in modules]
+        self._host[b"begin_load"](self.lua.table_from(listing, recursive=True))
+        errors: list[str] = []
+        load_module = self._host[b"load_module"]
+        for module in modules:
+            try:
+                err = self._guarded(load_module, _b(module.name))
+            except RpcError as exc:
+                err = f"{self._aborted_module(module)}: loading failed: {exc.message}"
+            if err is not None:
+                errors.append(_text(err))
+        catalog = self._host[b"finish_load"]()
+        hooks = {kind: frozenset(_text(k) for k in catalog[_b(kind)].values()) for kind in HOOK_KINDS}
+        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]))
+        return list(dict.fromkeys(errors))  # a module required by others reports once
+
+    def _aborted_module(self, module: Module) -> str:
+        inner = self._st[b"module"]
+        return _text(inner) if inner else module.path
+
+    # Calls ---------------------------------------------------------------------------
+
+    def call(self, kind: str, key: str, ctx: CallContext, a: Any = None, b: Any = None, mode: str | None = None) -> Any:
+        """Call the function registered as ``kind``/``key`` with (ctx, a, b).
+
+        ``a`` and ``b`` are Python values (converted here); ``mode`` overrides
+        ctx.execution_mode ("before"/"after" for hooks).
+
+        Returns its result: for an RPC the returned string (bytes) or None; for a before hook
+        the returned table as JSON (bytes) or None. Raises RpcNotFound when nothing is
+        registered, RpcError (message without file:line, as Nakama strips it) otherwise.
+        """
+        result = self._guarded(
+            self._call,
+            _b(kind),
+            _b(key),
+            _b(mode or ctx.execution_mode),
+            to_lua(self.lua, a),
+            to_lua(self.lua, b),
+            _b(ctx.user_id),
+            _b(ctx.username),
+            ctx.user_session_exp,
+            to_lua(self.lua, ctx.vars) if ctx.vars else None,
+            _b(ctx.session_id),
+            _b(ctx.lang),
+            to_lua(self.lua, ctx.headers) if ctx.headers else None,
+            to_lua(self.lua, ctx.query_params) if ctx.query_params else None,
+            _b(ctx.client_ip),
+            _b(ctx.client_port),
+            _b(ctx.trace_id),
+        )
+        if result == 0:
+            raise RpcNotFound(key)
+        if result[0] == 1:
+            return result[1]
+        _, message, code, custom, path, trace = result
+        message = _text(message)
+        if message == _MEMORY_TEXT:
+            raise CallOutOfMemory(f"{kind} {key!r} aborted: memory limit of {self.limits.max_memory_mb} MiB exceeded")
+        if not custom:
+            log.error("%s %s %r failed: %s", self._label, kind, key, _text(trace) if trace else message)
+        raise RpcError(_strip_position(message, _text(path)), int(code))
+
+    def shutdown(self, ctx: CallContext) -> list[str]:
+        """Run the register_shutdown functions; returns their errors (file:line: message)."""
+        errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, None, b"", b"", None, None, b"", b"", b"")
+        return [_text(e) for e in errors.values()]
+
+    def _guarded(self, fn: Any, *args: Any) -> Any:
+        """Call into Lua; map limit hits to RpcError and keep the VM usable afterwards."""
+        limits = self.limits
+        self.deadline = time.monotonic() + limits.timeout_ms / 1000.0
+        try:
+            return fn(*args)
+        except luajit21.LuaMemoryError:
+            self._st[b"armed"] = False
+            self._recover_memory()
+            self._host[b"reset"]()
+            raise CallOutOfMemory(f"memory limit of {limits.max_memory_mb} MiB exceeded") from None
+        except luajit21.LuaError as exc:
+            if self._st[b"killed"]:
+                self._st[b"armed"] = False  # plain setitem: no bytecode runs, so no hook fires
+                self._host[b"reset"]()
+                raise CallTimeout(f"call exceeded the {limits.timeout_ms} ms deadline") from None
+            self._st[b"armed"] = False
+            self._host[b"reset"]()
+            log.error("%s: Lua error outside a protected call: %s", self._label, exc)
+            raise RpcError("internal runtime error") from None
+        finally:
+            if self.lua.get_memory_used() > limits.max_bytes // 2:
+                self._recover_memory()
+
+    def _recover_memory(self) -> None:
+        self.lua.set_max_memory(0)
+        self.lua.gccollect()
+        self.lua.set_max_memory(self.limits.max_bytes)
+
+
+_POSITION = re.compile(r"^(.+?):(\d+): ")
+
+
+def _strip_position(message: str, path: str) -> str:
+    """Nakama's clearFnError: drop "<file>:<line>: " when raised in the RPC's own file."""
+    match = _POSITION.match(message)
+    if match and path and match.group(1) == path:
+        return message[match.end():]
+    return message
