@@ -62,6 +62,10 @@ async def call(services: Any, request: Request) -> Response:
     rpc_id = request.path_params.get("id", "")
     if not rpc_id:
         return _ID_MUST_BE_SET
+    lowered = rpc_id.lower()
+    runtime = services.runtime
+    if not runtime.rpc_exists(lowered):
+        return _NOT_FOUND
 
     unwrap = "unwrap" in request.query
     payload = ""
@@ -81,8 +85,8 @@ async def call(services: Any, request: Request) -> Response:
             payload = body.decode("utf-8", "replace")
 
     try:
-        result = await services.runtime.call_rpc(rpc_id.lower(), http_context(request, claims), payload)
-    except RpcNotFound:
+        result = await runtime.call_rpc(lowered, http_context(request, claims), payload)
+    except RpcNotFound:  # unloaded by a reload since the check above
         return _NOT_FOUND
     except RpcError as exc:
         body = orjson.dumps({"code": exc.code, "error": {}, "message": exc.message})

@@ -1,0 +1,177 @@
+"""Shared fixtures: an in-process nkhost on 127.0.0.1 port 0, and a small WebSocket client.
+
+``start_server(modules={...}, **settings)`` writes Lua modules to a tmp
+directory, starts an App on a free port with a tmp data_dir and returns it;
+every server started is closed when the test ends. ``WsClient`` drives the
+server over a real socket with the ``websockets`` sans-I/O client: it can
+pause reading (a slow client) and send frames the server must refuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from host.app import App, build_app
+from host.config import Config
+
+WAIT = 10.0  # a guard against hangs only: tests await events, never sleep
+
+
+class WsClient(asyncio.Protocol):
+    """A WebSocket client connection; messages arrive parsed in ``messages``."""
+
+    def __init__(self, url: str, raw: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        self.protocol = ClientProtocol(parse_uri(url), max_size=None)
+        self.raw = raw  # keep messages as bytes
+        self.messages: asyncio.Queue[Any] = asyncio.Queue()
+        self.opened: asyncio.Future[Response] = loop.create_future()
+        self.closed: asyncio.Future[tuple[int | None, str]] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.received_bytes = 0
+
+    @classmethod
+    async def connect(cls, port: int, query: str = "", raw: bool = False, check: bool = True) -> WsClient:
+        loop = asyncio.get_running_loop()
+        client = cls(f"ws://127.0.0.1:{port}/ws{'?' + query if query else ''}", raw)
+        await loop.create_connection(lambda: client, "127.0.0.1", port)
+        response = await asyncio.wait_for(client.opened, WAIT)
+        if check:
+            assert response.status_code == 101, response
+        return client
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.received_bytes += len(data)
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    self.opened.set_result(event)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self.messages.put_nowait(event.data if self.raw else orjson.loads(event.data))
+        self._flush()
+
+    def eof_received(self) -> None:
+        self.protocol.receive_eof()
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed before the handshake"))
+        if not self.closed.done():
+            rcvd = self.protocol.close_rcvd
+            self.closed.set_result((rcvd.code, rcvd.reason) if rcvd else (None, ""))
+
+    def _flush(self) -> None:
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.transport.write(chunk)  # type: ignore[union-attr]
+            elif self.transport is not None and self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    # Test API
+    def send(self, envelope: Any) -> None:
+        self.send_text(orjson.dumps(envelope) if not isinstance(envelope, bytes) else envelope)
+
+    def send_text(self, data: bytes | str) -> None:
+        self.protocol.send_text(data.encode() if isinstance(data, str) else data)
+        self._flush()
+
+    def send_binary(self, data: bytes) -> None:
+        self.protocol.send_binary(data)
+        self._flush()
+
+    async def recv(self) -> Any:
+        return await asyncio.wait_for(self.messages.get(), WAIT)
+
+    async def request(self, envelope: dict[str, Any]) -> Any:
+        self.send(envelope)
+        return await self.recv()
+
+    async def wait_closed(self) -> tuple[int | None, str]:
+        return await asyncio.wait_for(asyncio.shield(self.closed), WAIT)
+
+    async def close(self) -> None:
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_close(1000)
+            self._flush()
+        if self.transport is not None and not self.closed.done():
+            try:
+                await self.wait_closed()
+            finally:
+                self.transport.abort()
+
+
+def lua(code: str) -> str:
+    return textwrap.dedent(code).lstrip()
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
+    apps: list[App] = []
+    clients: list[WsClient] = []
+    count = 0
+
+    async def start(modules: dict[str, str] | None = None, runtime_factory: Any = None, **settings: Any) -> App:
+        nonlocal count
+        count += 1
+        root = tmp_path / f"server{count}"
+        modules_dir = root / "modules"
+        modules_dir.mkdir(parents=True)
+        for name, code in (modules or {}).items():
+            (modules_dir / name).write_text(lua(code))
+        config = Config()
+        config.data_dir = str(root / "data")
+        config.runtime.path = str(modules_dir)
+        config.runtime.hot_reload = False
+        config.runtime.lua_pool_size = 2
+        config.socket.address = "127.0.0.1"
+        config.socket.port = 0
+        for key, value in settings.items():
+            section, _, name = key.partition("__")
+            setattr(getattr(config, section) if name else config, name or section, value)
+        app = build_app(config, runtime_factory=runtime_factory)
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield start
+    for app in reversed(apps):
+        await app.close()
+
+
+def new_user() -> tuple[str, str]:
+    """A fresh (user id, username)."""
+    user_id = str(uuid.uuid4())
+    return user_id, "u" + user_id[:8]
+
+
+def token_for(app: App, user_id: str | None = None, username: str = "") -> str:
+    """A session token straight from the token service (no account needed for sockets)."""
+    if user_id is None:
+        user_id, username = new_user()
+    return app.services.tokens.issue(user_id, username or "u" + user_id[:8]).token
+
+
+async def connect(app: App, user_id: str | None = None, username: str = "", query: str = "", raw: bool = False) -> WsClient:
+    token = token_for(app, user_id, username)
+    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw)
