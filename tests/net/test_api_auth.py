@@ -557,3 +557,13 @@ async def test_logout_and_refresh_hooks(services: Services, runtime: FakeRuntime
     assert await logout(services, s["token"], {"token": s["token"]}) == (200, {})
     assert runtime.calls[-1][2].user_id == claims_of(s["token"])["uid"]
     assert (await account(services, s["token"]))[0] == 401
+
+
+async def test_concurrent_first_logins_share_one_account(services: Services) -> None:
+    """Two racing creates of one device: the loser gets the winner's account, not an error."""
+    import asyncio
+
+    results = await asyncio.gather(*(device(services) for _ in range(4)))
+    assert all(status == 200 for status, _ in results)
+    assert sum(1 for _, body in results if body.get("created")) == 1
+    assert len({claims_of(body["token"])["uid"] for _, body in results}) == 1
