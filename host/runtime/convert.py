@@ -7,11 +7,13 @@ sent to Lua goes through ``to_lua``. Only tables, strings, numbers, booleans and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lupa import luajit21
 
-__all__ = ["to_lua", "from_lua", "lua_type", "type_name", "MAX_DEPTH"]
+__all__ = ["to_lua", "from_lua", "Ready", "lua_type", "type_name", "MAX_DEPTH"]
 
 MAX_DEPTH = 64
 
@@ -31,6 +33,14 @@ def type_name(value: Any) -> str:
     return lua_type(value) or "userdata"
 
 
+@dataclass(slots=True, frozen=True)
+class Ready:
+    """Data already fit for ``table_from``: bytes strings, no str, no object met twice
+    (json_decode's output, a localcache value). Skips the copying walk."""
+
+    value: Any
+
+
 def _plain(value: Any, depth: int) -> Any:
     """A fresh copy of ``value`` with every str as UTF-8 bytes.
 
@@ -43,7 +53,7 @@ def _plain(value: Any, depth: int) -> Any:
         return value.encode()
     if depth >= MAX_DEPTH:
         raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {_plain(k, depth + 1): _plain(v, depth + 1) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v, depth + 1) for v in value]
@@ -52,38 +62,44 @@ def _plain(value: Any, depth: int) -> Any:
 
 def to_lua(lua: Any, value: Any) -> Any:
     """A Lua-safe value: containers become Lua tables (lists 1-based), str becomes bytes."""
-    if isinstance(value, (dict, list, tuple)):
+    if type(value) is Ready:
+        value = value.value
+        if isinstance(value, (Mapping, list, tuple)):
+            return lua.table_from(value, recursive=True)
+        return value
+    if isinstance(value, (Mapping, list, tuple)):
         return lua.table_from(_plain(value, 0), recursive=True)
     return _plain(value, 0)
 
 
-def from_lua(value: Any, depth: int = 0) -> Any:
+def from_lua(value: Any, depth: int = 0, *, text: bool = True) -> Any:
     """A JSON-shaped Python value from a Lua value, with Nakama's table rules.
 
     A table with ``#t > 0`` is a list of t[1..#t] (other keys dropped); any other table is a
     dict with string keys (booleans as "true"/"false"), so an empty table is ``{}``.
-    Strings are decoded as UTF-8; functions and other values raise ValueError.
+    Strings are decoded as UTF-8, or kept as bytes with ``text=False`` (binary-safe, for
+    values that go back to Lua); functions and other values raise ValueError.
     """
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        return value.decode("utf-8") if text else value
     if lua_type(value) != "table":
         raise ValueError(f"cannot convert a Lua {type_name(value)}")
     if depth >= MAX_DEPTH:
         raise ValueError(f"table nested deeper than {MAX_DEPTH} levels")
     n = len(value)
     if n > 0:
-        return [from_lua(value[i], depth + 1) for i in range(1, n + 1)]
-    out = {}
+        return [from_lua(value[i], depth + 1, text=text) for i in range(1, n + 1)]
+    out: dict[Any, Any] = {}
     for k, v in value.items():
         if isinstance(k, bytes):
-            key = k.decode("utf-8")
+            key = k.decode("utf-8") if text else k
         elif isinstance(k, bool):
             key = "true" if k else "false"
         elif isinstance(k, (int, float)):
             key = str(int(k)) if float(k).is_integer() else repr(k)
         else:
             raise ValueError(f"cannot convert a Lua table key of type {type_name(k)}")
-        out[key] = from_lua(v, depth + 1)
+        out[key if text or isinstance(key, bytes) else key.encode()] = from_lua(v, depth + 1, text=text)
     return out

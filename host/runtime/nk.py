@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from . import nk_utils
 from .bridge import Bridge, Services, check_string
-from .convert import to_lua
+from .convert import Ready, from_lua, lua_type, to_lua
 from .errors import NkArgError
 from .nk_streams import FUNCTIONS as STREAM_FUNCTIONS
 from .outbox import Outbox
@@ -36,19 +37,74 @@ def _logger(level: int, bridge: Bridge, message: Any) -> str:
     return text
 
 
+def _cache(bridge: Bridge) -> Any:
+    cache = bridge.services.cache
+    if cache is None:
+        raise NkArgError("localcache is not available")
+    return cache
+
+
+def _localcache_get(bridge: Bridge, key: Any, default: Any = None) -> Any:
+    return Ready(_cache(bridge).get(key, default))
+
+
+def _localcache_put(bridge: Bridge, key: Any, value: Any, ttl: Any = None) -> tuple[()]:
+    _cache(bridge).put(key, value, ttl)
+    return ()
+
+
+def _localcache_delete(bridge: Bridge, key: Any) -> tuple[()]:
+    _cache(bridge).delete(key)
+    return ()
+
+
+def _localcache_clear(bridge: Bridge) -> tuple[()]:
+    _cache(bridge).clear()
+    return ()
+
+
+def _json_decode(text: Any) -> Ready:
+    return Ready(nk_utils.json_decode(text))
+
+
 _BRIDGED: dict[str, Callable[..., Any]] = {
     **STREAM_FUNCTIONS,
     "logger_debug": partial(_logger, logging.DEBUG),
     "logger_info": partial(_logger, logging.INFO),
     "logger_warn": partial(_logger, logging.WARNING),
     "logger_error": partial(_logger, logging.ERROR),
+    "localcache_get": _localcache_get,
+    "localcache_put": _localcache_put,
+    "localcache_delete": _localcache_delete,
+    "localcache_clear": _localcache_clear,
 }
-"""Functions that take the VM's Bridge as their first argument."""
+"""Functions that take the VM's Bridge first. Stream functions read Lua tables themselves;
+the localcache ones get converted arguments (see _converted)."""
 
-NAMES = tuple(sorted(_BRIDGED))
+_PLAIN: dict[str, Callable[..., Any]] = {
+    **{name: getattr(nk_utils, name) for name in nk_utils.__all__ if name not in ("json_decode", "string_arg")},
+    "json_decode": _json_decode,
+}
+"""Pure functions (host/runtime/nk_utils.py), called with converted arguments."""
+
+_CONVERTED = frozenset(_PLAIN) | {"localcache_get", "localcache_put", "localcache_delete", "localcache_clear"}
+
+NAMES = tuple(sorted({*_BRIDGED, *_PLAIN}))
+
+
+def _converted(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Lua tables among the arguments become Python data (bytes strings kept) first."""
+
+    def call(*args: Any) -> Any:
+        return fn(*[from_lua(a, text=False) if lua_type(a) is not None else a for a in args])
+
+    return call
 
 
 def _bind(name: str, fn: Callable[..., Any], lua: Any) -> Callable[..., tuple[Any, ...]]:
+    if name in _CONVERTED:
+        fn = _converted(fn)
+
     def call(*args: Any) -> tuple[Any, ...]:
         try:
             result = fn(*args)
@@ -60,11 +116,11 @@ def _bind(name: str, fn: Callable[..., Any], lua: Any) -> Callable[..., tuple[An
         except TypeError as exc:
             lua_log.debug("nk.%s: %s", name, exc)
             return False, f"{name}: wrong number or type of arguments".encode()
-        except MemoryError:
+        except ValueError as exc:  # a Lua value that cannot cross (a function, a cycle)
+            return False, f"{name}: {exc}".encode()
+        except MemoryError:  # lupa's LuaMemoryError is one too
             return False, b"not enough memory"
-        except Exception as exc:
-            if type(exc).__name__ == "LuaMemoryError":
-                return False, b"not enough memory"
+        except Exception:
             lua_log.exception("nk.%s failed", name)
             return False, f"{name}: internal error".encode()
 
@@ -76,6 +132,8 @@ def binder(services: Services, outbox: Outbox | None) -> Binder:
 
     def bind(vm: Sandbox) -> Mapping[str, Callable[..., Any]]:
         bridge = Bridge(services, outbox, vm)
-        return {name: _bind(name, partial(fn, bridge), vm.lua) for name, fn in _BRIDGED.items()}
+        functions = {name: _bind(name, fn, vm.lua) for name, fn in _PLAIN.items()}
+        functions.update((name, _bind(name, partial(fn, bridge), vm.lua)) for name, fn in _BRIDGED.items())
+        return functions
 
     return bind

@@ -23,6 +23,7 @@ from ..streams.manager import StreamManager
 from .bridge import Services
 from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
+from .localcache import LocalCache
 from .nk import binder
 from .outbox import Outbox
 from .pool import WorkerPool
@@ -78,7 +79,7 @@ class Runtime:
         self.node = node
         self.version = version
         self.limits = Limits.from_config(config)
-        self._services = Services(node, streams, host, _local_cache())
+        self._services = Services(node, streams, host, LocalCache())
         self._env = config.env_map()
         self._current: Generation | None = None
         self._pool: WorkerPool | None = None
@@ -264,15 +265,6 @@ class Runtime:
             pass
 
 
-def _local_cache() -> Any:
-    """The shared cache behind nk.localcache_* (host/runtime/localcache.py)."""
-    try:
-        from .localcache import LocalCache
-    except ImportError:  # written in parallel; the functions are absent until it lands
-        return None
-    return LocalCache()
-
-
 def check_modules(path: str) -> list[str]:
     """Load every module in a throwaway VM without a server: "file:line: message" per error.
 
@@ -285,7 +277,7 @@ def check_modules(path: str) -> list[str]:
     config = RuntimeConfig(path=path)
     vm = Sandbox(
         Limits.from_config(config),
-        binder(Services("nakama"), None),
+        binder(Services("nakama", cache=LocalCache()), None),
         generation=0,
         node="nakama",
         version="nkhost",

@@ -8,6 +8,7 @@ from pathlib import Path
 from host.config import RuntimeConfig
 from host.runtime import CallContext, HostOps, Runtime
 from host.runtime.bridge import Services
+from host.runtime.localcache import LocalCache
 from host.runtime.nk import binder
 from host.runtime.sandbox import Limits, Sandbox
 from host.runtime.snapshot import snapshot
@@ -29,7 +30,7 @@ def vm_with(tmp_path: Path, files: dict[str, str], limits: Limits | None = None)
     write_modules(tmp_path, files)
     vm = Sandbox(
         limits or Limits(timeout_ms=200, max_memory_mb=32),
-        binder(Services("nakama"), None),
+        binder(Services("nakama", cache=LocalCache()), None),
         generation=1,
         node="nakama",
         version="test",
