@@ -10,6 +10,7 @@ pause reading (a slow client) and send frames the server must refuse.
 from __future__ import annotations
 
 import asyncio
+import socket
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,10 +45,16 @@ class WsClient(asyncio.Protocol):
         self.received_bytes = 0
 
     @classmethod
-    async def connect(cls, port: int, query: str = "", raw: bool = False, check: bool = True) -> WsClient:
+    async def connect(cls, port: int, query: str = "", raw: bool = False, check: bool = True, rcvbuf: int = 0) -> WsClient:
+        """Open and handshake; ``rcvbuf`` shrinks the kernel receive buffer (a slow client)."""
         loop = asyncio.get_running_loop()
         client = cls(f"ws://127.0.0.1:{port}/ws{'?' + query if query else ''}", raw)
-        await loop.create_connection(lambda: client, "127.0.0.1", port)
+        sock = socket.socket()
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        await loop.create_connection(lambda: client, sock=sock)
         response = await asyncio.wait_for(client.opened, WAIT)
         if check:
             assert response.status_code == 101, response
@@ -172,6 +179,6 @@ def token_for(app: App, user_id: str | None = None, username: str = "") -> str:
     return app.services.tokens.issue(user_id, username or "u" + user_id[:8]).token
 
 
-async def connect(app: App, user_id: str | None = None, username: str = "", query: str = "", raw: bool = False) -> WsClient:
+async def connect(app: App, user_id: str | None = None, username: str = "", query: str = "", raw: bool = False, rcvbuf: int = 0) -> WsClient:
     token = token_for(app, user_id, username)
-    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw)
+    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw, rcvbuf=rcvbuf)
