@@ -1,0 +1,166 @@
+"""RPCs, hooks and contexts through the Runtime and its worker pool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from host.runtime import CallContext, RpcError, RpcNotFound
+
+INVALID = "Runtime function returned invalid data - only allowed one return value of type String/Byte."
+
+RPCS = {"rpcs.lua": """
+    local nk = require("nakama")
+    nk.register_rpc(function(ctx, payload) return payload end, "Echo.Mixed")
+    nk.register_rpc(function() return nil end, "nil")
+    nk.register_rpc(function() return 42 end, "number")
+    nk.register_rpc(function() return {} end, "table")
+    nk.register_rpc(function() return "a", "b" end, "two")
+    nk.register_rpc(function() return "\\255\\254" end, "binary")
+    nk.register_rpc(function() error("plain failure") end, "plain")
+    nk.register_rpc(function() error({"custom failure", 3}) end, "custom")
+    nk.register_rpc(function() error({"bad code", 99}) end, "badcode")
+    nk.register_rpc(function() error({"only message"}) end, "onlymsg")
+    nk.register_rpc(function() local t = nil return t.x end, "index")
+    nk.register_rpc(function() return require("helper").fail() end, "elsewhere")
+    nk.register_rpc(function(ctx) return nk.json_encode(ctx) end, "ctx")
+    nk.register_rpc(function() return nk.json_encode(nk.get_context()) end, "getctx")
+    nk.register_rpc(function() return nk.localcache_get("once") end, "once")
+    nk.run_once(function(ctx) nk.localcache_put("once", ctx.execution_mode) end)
+    nk.run_once(function(ctx) error("a second run_once must never run") end)
+    nk.register_shutdown(function(ctx) nk.localcache_put("shutdown", ctx.execution_mode) end)
+""", "helper.lua": """
+    return { fail = function() error("helper broke") end }
+"""}
+
+
+@pytest.fixture
+async def runtime(tmp_path, runtimes):
+    return await runtimes(tmp_path, RPCS, env=["region=eu", "mode=test"])
+
+
+async def test_ids_are_case_insensitive(runtime):
+    assert runtime.rpc_exists("echo.mixed") and runtime.rpc_exists("ECHO.MIXED")
+    assert await runtime.call_rpc("ECHO.mixed", CallContext(), "hi") == "hi"
+
+
+async def test_unknown_rpc(runtime):
+    assert not runtime.rpc_exists("nope")
+    with pytest.raises(RpcNotFound):
+        await runtime.call_rpc("nope", CallContext(), "")
+
+
+@pytest.mark.parametrize("rpc,expected", [("nil", None), ("two", "a")])
+async def test_return_values(runtime, rpc, expected):
+    assert await runtime.call_rpc(rpc, CallContext(), "") == expected
+
+
+@pytest.mark.parametrize("rpc", ["number", "table", "binary"])
+async def test_invalid_return_values(runtime, rpc):
+    with pytest.raises(RpcError) as info:
+        await runtime.call_rpc(rpc, CallContext(), "")
+    assert (info.value.message, info.value.code) == (INVALID, 13)
+
+
+@pytest.mark.parametrize("rpc,message,code", [
+    ("plain", "plain failure", 13),
+    ("custom", "custom failure", 3),
+    ("badcode", "bad code", 13),
+    ("onlymsg", "only message", 13),
+    ("index", "attempt to index local 't' (a nil value)", 13),
+    # Raised in another file: Nakama keeps the prefix, and so do we.
+    ("elsewhere", "helper.lua:2: helper broke", 13),
+])
+async def test_errors_become_structured_without_stack_traces(runtime, rpc, message, code, caplog):
+    with pytest.raises(RpcError) as info:
+        await runtime.call_rpc(rpc, CallContext(), "")
+    assert (info.value.message, info.value.code) == (message, code)
+    assert "stack traceback" not in info.value.message
+    if rpc == "custom":
+        assert "custom failure" not in caplog.text  # custom errors are not logged
+    if rpc == "plain":
+        assert "rpcs.lua:9: plain failure" in caplog.text and "stack traceback" in caplog.text
+
+
+async def test_context_fields(runtime):
+    ctx = CallContext(
+        user_id="u-1", username="alice", vars={"tier": "gold"}, user_session_exp=1700000000,
+        session_id="s-1", lang="en", headers={"X-Test": ["1", "2"]}, query_params={"q": ["a"]},
+        client_ip="10.0.0.1", client_port="5555", trace_id="trace",
+    )
+    got = json.loads(await runtime.call_rpc("ctx", ctx, ""))
+    assert got == {
+        "env": {"region": "eu", "mode": "test"}, "execution_mode": "rpc", "node": "nakama", "version": "nkhost",
+        "runtime_generation": 1, "headers": {"X-Test": ["1", "2"]}, "query_params": {"q": ["a"]},
+        "user_id": "u-1", "username": "alice", "vars": {"tier": "gold"}, "user_session_exp": 1700000000,
+        "session_id": "s-1", "lang": "en", "client_ip": "10.0.0.1", "client_port": "5555", "trace_id": "trace",
+    }
+
+
+async def test_http_key_context_has_no_user_fields(runtime):
+    got = json.loads(await runtime.call_rpc("ctx", CallContext(), ""))
+    assert not {"user_id", "username", "session_id", "vars", "lang", "trace_id"} & set(got)
+    assert got["headers"] == {} and got["query_params"] == {}
+
+
+async def test_get_context_in_a_call_is_the_call_context(runtime):
+    got = json.loads(await runtime.call_rpc("getctx", CallContext(user_id="u"), ""))
+    assert got["user_id"] == "u" and got["execution_mode"] == "rpc"
+
+
+async def test_run_once_runs_once_per_runtime(runtime):
+    results = await asyncio.gather(*[runtime.call_rpc("once", CallContext(), "") for _ in range(10)])
+    assert set(results) == {"run_once"}
+
+
+async def test_shutdown_functions_run_on_close(tmp_path, runtimes):
+    runtime = await runtimes(tmp_path, RPCS)
+    cache = runtime._services.cache
+    await runtime.close()
+    assert cache.get(b"shutdown") == b"shutdown"
+
+
+async def test_concurrent_calls_all_complete(runtime):
+    payloads = [str(i) for i in range(500)]
+    assert await asyncio.gather(*[runtime.call_rpc("echo.mixed", CallContext(), p) for p in payloads]) == payloads
+
+
+HOOKS = {"hooks.lua": """
+    local nk = require("nakama")
+    nk.register_req_before(function(ctx, req)
+      if req.id == "reject" then return nil end
+      req.id = req.id .. "-seen"
+      req.mode = ctx.execution_mode
+      return req
+    end, "AuthenticateDevice")
+    nk.register_req_after(function(ctx, res, req) nk.localcache_put("after", res.token .. "/" .. req.id .. "/" .. ctx.execution_mode) end, "authenticatedevice")
+    nk.register_rt_before(function(ctx, env) if env.channel_join.target == "forbidden" then return nil end return env end, "ChannelJoin")
+    nk.register_rt_before(function(ctx, env) error({"no pings", 7}) end, "Ping")
+    nk.register_rt_before(function(ctx, env) return 5 end, "Pong")
+    nk.register_rt_after(function(ctx, out, env) nk.localcache_put("rt_after", nk.json_encode({out, env})) end, "ChannelJoin")
+"""}
+
+
+async def test_hooks(tmp_path, runtimes):
+    runtime = await runtimes(tmp_path, HOOKS)
+    ctx = CallContext(user_id="u")
+    assert runtime.has_hook("req_before", "authenticatedevice") and runtime.has_hook("rt_after", "CHANNELJOIN")
+    assert not runtime.has_hook("req_after", "AuthenticateCustom")
+    assert await runtime.before_req("AuthenticateDevice", ctx, {"id": "dev", "create": True}) == {"id": "dev-seen", "create": True, "mode": "before"}
+    assert await runtime.before_req("AuthenticateDevice", ctx, {"id": "reject"}) is None
+    await runtime.after_req("AuthenticateDevice", ctx, {"token": "t"}, {"id": "dev"})
+    assert runtime._services.cache.get(b"after") == b"t/dev/after"
+    envelope = {"cid": "1", "channel_join": {"target": "room", "type": 1}}
+    assert await runtime.before_rt("ChannelJoin", ctx, envelope) == envelope
+    assert await runtime.before_rt("channeljoin", ctx, {"channel_join": {"target": "forbidden"}}) is None
+    with pytest.raises(RpcError) as info:
+        await runtime.before_rt("Ping", ctx, {"ping": {}})
+    assert (info.value.message, info.value.code) == ("no pings", 7)
+    with pytest.raises(RpcError, match="before hook must return a table or nil"):
+        await runtime.before_rt("Pong", ctx, {"pong": {}})
+    await runtime.after_rt("ChannelJoin", ctx, None, envelope)
+    assert json.loads(runtime._services.cache.get(b"rt_after")) == [None, envelope] or json.loads(runtime._services.cache.get(b"rt_after")) == {"2": envelope}
+    # No hook registered: the request passes through unchanged.
+    assert await runtime.before_req("AuthenticateCustom", ctx, {"id": "x"}) == {"id": "x"}
