@@ -74,12 +74,14 @@ async def test_hidden_members_receive_but_never_appear(app):
     assert pushed == []  # a hidden join makes no event, not even for the joiner
     await nothing_pending(a)
     b = await player(app)
-    await drive(b, "join", stream=S)
+    pushed, _ = await drive(b, "join", stream=S)
+    assert pushed == [event(S, joins=[wire(b)])]
+    assert await a.recv() == event(S, joins=[wire(b)])
     assert await h.recv() == event(S, joins=[wire(b)])  # hidden members still hear others
     pushed, _ = await drive(a, "send", stream=S, data="d")
     data = {"stream_data": {"stream": S, "data": "d", "reliable": True}}
+    assert pushed == [data]  # the caller is a member too
     assert await h.recv() == data  # stream_send reaches hidden members
-    assert await b.recv() == event(S, joins=[wire(b)])
     assert await b.recv() == data
     await drive(h, "leave", stream=S)
     await nothing_pending(a)  # a hidden leave makes no event either
@@ -127,8 +129,8 @@ async def test_kick_is_a_leave_and_the_socket_stays_open(app):
     await drive(a, "join", stream=S)
     await drive(b, "join", stream=S)
     await a.recv()
-    await drive(a, "kick", stream=S, user_id=b.user_id, session_id=b.session_id)
-    assert await a.recv() == event(S, leaves=[wire(b)])
+    pushed, _ = await drive(a, "kick", stream=S, user_id=b.user_id, session_id=b.session_id)
+    assert pushed == [event(S, leaves=[wire(b)])]
     await nothing_pending(b)  # no leave for the kicked one, and still connected
 
 
