@@ -8,8 +8,10 @@ when the key is missing or expired; a value stored as nil is found (and returned
 Two things differ, on purpose:
 
 * Values are stored frozen: Lua scalars as bytes/int/float/bool/None, tables as JSON-shaped data
-  whose dicts become read-only ``MappingProxyType`` and whose lists become tuples. Each VM gets a
-  fresh Lua table from them (lupa's ``table_from`` accepts both), so no VM can change what another
+  (for instance a Lua table read with Nakama's table rules, strings kept as bytes) whose dicts
+  become read-only ``MappingProxyType`` and whose lists become tuples, every container a new
+  object. ``get`` hands back that frozen value; each VM builds a fresh Lua table from it (lupa's
+  ``table_from(recursive=True)`` accepts both kinds directly), so no VM can change what another
   reads. Nakama shares one read-only Lua table instead, which a Python host cannot do across VMs.
 * The cache is bounded, so a script cannot exhaust host memory: at most ``max_entries`` keys and
   about ``max_bytes`` of data (an estimate: string lengths plus a fixed cost per value and per
