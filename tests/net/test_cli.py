@@ -1,0 +1,40 @@
+"""The command line: ``nkhost check`` and configuration errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "host", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_check_reports_each_error_and_exits_1(tmp_path):
+    (tmp_path / "good.lua").write_text('local nk = require("nakama")\nnk.register_rpc(function() end, "ok")\n')
+    (tmp_path / "bad.lua").write_text("this is not lua\n")
+    result = run("check", "--runtime.path", str(tmp_path))
+    assert result.returncode == 1
+    assert "bad.lua" in result.stdout
+
+
+def test_check_passes_on_good_modules(tmp_path):
+    (tmp_path / "good.lua").write_text('local nk = require("nakama")\nnk.register_rpc(function() end, "ok")\n')
+    result = run("check", "--runtime.path", str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_bad_configuration_exits_2_naming_the_key(tmp_path):
+    result = run("--logger.level", "loud", "--data_dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "logger.level" in result.stderr
+
+
+def test_yaml_config_file_is_read(tmp_path):
+    config = tmp_path / "config.yml"
+    config.write_text("logger:\n  level: shout\n")
+    result = run("--config", str(config))
+    assert result.returncode == 2 and "logger.level" in result.stderr
