@@ -9,6 +9,7 @@ Bearer token. A trace id is made per message or request.
 from __future__ import annotations
 
 import uuid
+from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.context import CallContext
@@ -17,7 +18,17 @@ if TYPE_CHECKING:
     from .http import Request
     from .socket import WebSocketSession
 
-__all__ = ["socket_context", "http_context"]
+__all__ = ["socket_context", "http_context", "new_trace_id"]
+
+
+def new_trace_id() -> str:
+    """A random UUID v4 for tracing only, so not from os.urandom.
+
+    ``uuid.uuid4()`` reads os.urandom, a syscall that releases the GIL; with
+    Lua workers busy, getting it back cost ~28 µs a call in a profile of
+    socket RPCs. A trace id needs no secrecy.
+    """
+    return str(uuid.UUID(int=getrandbits(128), version=4))
 
 
 def socket_context(session: WebSocketSession, execution_mode: str) -> CallContext:
@@ -31,7 +42,7 @@ def socket_context(session: WebSocketSession, execution_mode: str) -> CallContex
         lang=session.lang,
         client_ip=session.client_ip,
         client_port=str(session.client_port) if session.client_port else "",
-        trace_id=str(uuid.uuid4()),
+        trace_id=new_trace_id(),
     )
 
 
@@ -43,7 +54,7 @@ def http_context(request: Request, claims: Any | None, execution_mode: str = "rp
         query_params={k: v for k, v in request.query.items() if k != "http_key"},
         client_ip=request.client_ip,
         client_port=str(request.client_port) if request.client_port else "",
-        trace_id=str(uuid.uuid4()),
+        trace_id=new_trace_id(),
     )
     if claims is not None:
         ctx.user_id = claims.user_id
