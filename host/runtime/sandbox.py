@@ -58,6 +58,11 @@ class Limits:
         return cls(config.lua_call_timeout_ms, config.lua_max_memory_mb, config.lua_jit)
 
     @property
+    def hook_interval(self) -> int:
+        """With the JIT the hook's clock is a Python call (it takes the GIL): check less often."""
+        return self.hook_every * 100 if self.jit else self.hook_every
+
+    @property
     def max_bytes(self) -> int:
         return self.max_memory_mb << 20
 
@@ -122,7 +127,7 @@ class Sandbox:
         functions = {_b(name): fn for name, fn in bind(self).items()}
         cfg = {
             b"max_str": limits.max_string,
-            b"hook_n": limits.hook_every,
+            b"hook_n": limits.hook_interval,
             b"jit": limits.jit,
             b"timeout": limits.timeout_ms / 1000.0,
             b"node": _b(node),
@@ -135,7 +140,7 @@ class Sandbox:
         def py_log(level: bytes, message: bytes) -> None:
             log_line(_text(level), _text(message))
 
-        py = {b"log": py_log, b"claim_once": claim_once}
+        py = {b"log": py_log, b"claim_once": claim_once, b"clock": time.monotonic}
         prelude = self.lua.execute(b"return function(...) return assert(load(..., '=sandbox', 't', _G)) end")(_PRELUDE)
         self._host = prelude(self.lua.table_from(cfg, recursive=True), self.lua.table_from(functions), self.lua.table_from(py))
         self._st = self._host[b"st"]

@@ -7,20 +7,27 @@
 -- Arguments (from host/runtime/sandbox.py):
 --   cfg      {max_str, hook_n, jit, timeout, node, version, generation, env, json_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
---   py       {log = fn(level, message), claim_once = fn() -> bool}
+--   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
 local cfg, pyfuncs, py = ...
 
 local type, tostring, tonumber, error, pairs, select = type, tostring, tonumber, error, pairs, select
 local xpcall, pcall, rawset, setmetatable, getmetatable = xpcall, pcall, rawset, setmetatable, getmetatable
 local load, lower, format, concat, insert, remove, sort = load, string.lower, string.format, table.concat, table.insert, table.remove, table.sort
 
--- Monotonic clock for deadlines, captured before ffi is removed.
-local ffi = require("ffi")
-ffi.cdef [[typedef struct { long tv_sec; long tv_nsec; } nkhost_ts; int clock_gettime(int, nkhost_ts *);]]
-local ts, C = ffi.new("nkhost_ts"), ffi.C
-local function now()
-  C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+-- Monotonic clock for deadlines. Without the JIT: clock_gettime through ffi, captured before
+-- ffi is removed (cheap, no GIL). With the JIT an ffi call from inside the count hook crashed
+-- the process (reproduced: repeated VMs running bench.cpu), so the host's clock is used then.
+local now
+if cfg.jit then
+  now = py.clock
+else
+  local ffi = require("ffi")
+  ffi.cdef [[typedef struct { long tv_sec; long tv_nsec; } nkhost_ts; int clock_gettime(int, nkhost_ts *);]]
+  local ts, C = ffi.new("nkhost_ts"), ffi.C
+  now = function()
+    C.clock_gettime(1, ts)
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
 end
 
 -- Count hooks never fire inside compiled traces: without the JIT every loop is checked.
