@@ -23,7 +23,7 @@ from . import api_auth, api_rpc, cors
 from .http import Handler, Request, Response, error_response, json_response
 from .socket_ws import socket_route
 
-__all__ = ["Route", "ROUTES", "Router", "dispatch"]
+__all__ = ["Route", "ROUTES", "RouteTable", "dispatch"]
 
 log = logging.getLogger("nkhost.api")
 
@@ -69,7 +69,7 @@ _BODY_TOO_LARGE = error_response(3, "http: request body too large")
 _INTERNAL = error_response(13, "Internal Server Error")
 
 
-class Router:
+class RouteTable:
     """Finds the route for a method and path; exact paths by dict, patterns in order."""
 
     __slots__ = ("_exact", "_patterns")
@@ -99,7 +99,7 @@ class Router:
         return None, {}, known
 
 
-_router = Router(ROUTES)
+_routes = RouteTable(ROUTES)
 
 
 async def dispatch(services: Any, request: Request) -> Response:
@@ -107,7 +107,7 @@ async def dispatch(services: Any, request: Request) -> Response:
     response = cors.preflight(request)
     if response is not None:
         return response
-    route, params, known = _router.match(request.method, request.path)
+    route, params, known = _routes.match(request.method, request.path)
     if route is None:
         response = _METHOD_NOT_ALLOWED if known else _NOT_FOUND
     elif request.body_too_large and not route.checks_body_size:
