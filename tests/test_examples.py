@@ -1,0 +1,23 @@
+"""The examples run against a real server with the shipped lua_modules/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+import chat_room  # noqa: E402
+
+
+async def test_chat_room_example_joins_sends_and_sees_its_own_message(start_server):
+    modules = {p.name: p.read_text() for p in (ROOT / "lua_modules").glob("*.lua")}
+    app = await start_server(modules)
+    pushed = await chat_room.chat(app.port, "example-device-test", "hi there")
+    joins = [e["channel_presence_event"] for e in pushed if "channel_presence_event" in e]
+    assert joins and joins[0]["room_name"] == "Global Chat Room" and "joins" in joins[0]
+    data = [e["stream_data"] for e in pushed if "stream_data" in e]
+    assert [json.loads(d["data"])["text"] for d in data] == ["hi there"]
+    assert data[0]["stream"] == {"mode": 2, "label": "Global Chat Room"}
