@@ -73,7 +73,7 @@ class Tracker(Protocol):
         """Every stream the session is on."""
 
     def recipients(self, stream: StreamId) -> Iterable[str]:
-        """Session ids to deliver to: every member, hidden ones included."""
+        """Session ids to deliver to: every member, hidden ones included, each once."""
 
     def total(self) -> int:
         """All presences tracked on this node."""

@@ -183,7 +183,9 @@ class MemoryTracker:
 
     def recipients(self, stream: StreamId) -> list[str]:
         members = self._by_stream.get(stream)
-        return [sid for sid, _ in members] if members else []
+        # A session holding two user ids on a stream hears each message once
+        # (Nakama lists it twice and delivers twice).
+        return list(dict.fromkeys(sid for sid, _ in members)) if members else []
 
     def streams(self) -> list[StreamId]:
         return list(self._by_stream)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from host.streams import MemorySink, StreamData, StreamId
 
 from .helpers import make_engine
@@ -57,11 +59,14 @@ def test_overflow_is_reported_by_that_sink_only_and_others_get_everything():
     fast = [eng.connect(f"f{i}") for i in range(5)]
     for s in [slow, *fast]:
         eng.manager.user_join(ROOM, s.user_id, s.session_id, hidden=True)
+    got: dict[str, list[bytes]] = {s.session_id: [] for s in fast}
     for i in range(20):
         eng.manager.send(ROOM, f"message {i}")
         for s in fast:
-            s.drain()  # healthy clients read
+            got[s.session_id] += s.drain()  # healthy clients read
     assert overflowed == [slow.session_id]
+    for messages in got.values():
+        assert [orjson.loads(m)["stream_data"]["data"] for m in messages] == [f"message {i}" for i in range(20)]
     assert slow.overflowed and not any(s.overflowed for s in fast)
     assert slow.send(b"more") is False
 
@@ -92,3 +97,13 @@ def test_a_recipient_closing_during_fan_out_does_not_disturb_the_loop():
     sinks[3].send(b"x" * 140)
     assert eng.router.send_to_stream(ROOM, StreamData(ROOM, "hello")) == 9
     assert eng.manager.count(ROOM) == 9
+
+
+def test_a_session_with_two_user_ids_on_a_stream_hears_each_message_once():
+    eng = make_engine()
+    a = eng.connect("ua")
+    eng.manager.user_join(ROOM, "ua", a.session_id)
+    eng.manager.user_join(ROOM, "ua2", a.session_id)
+    eng.received(a)
+    assert eng.manager.send(ROOM, "once") == 1
+    assert len(eng.received(a)) == 1

@@ -50,6 +50,21 @@ def test_untrack_absent_is_a_noop(tracker):
     assert tracker.count(S1) == 1
 
 
+def test_the_memory_tracker_implements_the_tracker_interface(tracker):
+    from host.streams import Tracker
+
+    assert isinstance(tracker, Tracker)
+
+
+def test_a_removed_presence_carries_its_leave_reason(tracker):
+    tracker.track("s1", S1, "u1", VISIBLE)
+    (event,) = tracker.untrack("s1", S1, "u1")
+    assert event.leaves[0].reason == PresenceReason.LEAVE
+    tracker.track("s1", S1, "u1", VISIBLE)
+    (event,) = tracker.close_session("s1")
+    assert event.leaves[0].reason == PresenceReason.DISCONNECT
+
+
 def test_untrack_removes_from_both_indexes(tracker):
     tracker.track("s1", S1, "u1", VISIBLE)
     tracker.untrack("s1", S1, "u1")
