@@ -8,7 +8,6 @@ Bearer token. A trace id is made per message or request.
 
 from __future__ import annotations
 
-import uuid
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,13 @@ def new_trace_id() -> str:
     Lua workers busy, getting it back cost ~28 µs a call in a profile of
     socket RPCs. A trace id needs no secrecy.
     """
-    return str(uuid.UUID(int=getrandbits(128), version=4))
+    # uuid.UUID(int=..., version=4) does the same bit setting, 2.5x slower.
+    h = "%032x" % (getrandbits(128) & _V4_CLEAR | _V4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # version nibble, variant bits
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 
 
 def socket_context(session: WebSocketSession, execution_mode: str) -> CallContext:
