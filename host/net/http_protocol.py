@@ -34,12 +34,35 @@ from .socket_ws import check_socket_request
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["HttpProtocol", "serialize_response"]
+__all__ = ["HttpProtocol", "serialize_response", "parse_query"]
 
 log = logging.getLogger("nkhost.http")
 
+_parse_url = httptools.parse_url
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
+
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _REASONS[499] = "Client Closed Request"
+
+
+def parse_query(query: str) -> dict[str, list[str]]:
+    """``parse_qs(query, keep_blank_values=True)``, with a fast path for plain queries.
+
+    Without ``%`` or ``+`` there is nothing to unquote, so the split is all of
+    it (~1 µs against ~6 µs for parse_qs on ``http_key=...``).
+    """
+    if "%" in query or "+" in query:
+        return parse_qs(query, keep_blank_values=True)
+    out: dict[str, list[str]] = {}
+    for item in query.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            values = out.get(name)
+            if values is None:
+                out[name] = [value]
+            else:
+                values.append(value)
+    return out
 
 
 def serialize_response(response: Response, keep_alive: bool, head: bool = False) -> bytes:
@@ -64,7 +87,7 @@ class _Pending:
 
     __slots__ = ("request", "url", "keep_alive", "upgrade")
 
-    def __init__(self, request: Request, url: str, keep_alive: bool, upgrade: bool) -> None:
+    def __init__(self, request: Request, url: bytes, keep_alive: bool, upgrade: bool) -> None:
         self.request = request
         self.url = url
         self.keep_alive = keep_alive
@@ -158,25 +181,31 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         parser = self._parser
-        url_text = self._url.decode("latin-1")
-        parsed = httptools.parse_url(self._url)
+        url = self._url
+        parsed = _parse_url(url)
+        raw_headers = self._headers
         headers: dict[str, str] = {}
-        for name, value in self._headers:
+        for name, value in raw_headers:
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        method = parser.get_method()
+        path = parsed.path
+        query = parsed.query
+        body = self._body
         request = Request(
-            method=parser.get_method().decode("ascii"),
-            path=unquote(parsed.path.decode("latin-1")) if parsed.path else "/",
-            query=parse_qs(parsed.query.decode("latin-1"), keep_blank_values=True) if parsed.query else {},
-            headers=headers,
-            body=b"".join(self._body),
-            client_ip=self._client[0],
-            client_port=self._client[1],
-            raw_headers=self._headers,
-            body_too_large=self._too_large,
+            _METHODS.get(method) or method.decode("ascii"),
+            unquote(path.decode("latin-1")) if path else "/",
+            parse_query(query.decode("latin-1")) if query else {},
+            headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            self._client[0],
+            self._client[1],
+            {},
+            raw_headers,
+            self._too_large,
         )
         keep_alive = parser.should_keep_alive() and not self._too_large
-        self._queue.append(_Pending(request, url_text, keep_alive, parser.should_upgrade()))
+        self._queue.append(_Pending(request, url, keep_alive, parser.should_upgrade()))
         if self._runner is None:
             self._runner = self._loop.create_task(self._answer_queue())
 
@@ -214,7 +243,7 @@ class HttpProtocol(asyncio.Protocol):
             transport.close()
             return
         session = WebSocketSession(services, new_session_id(services.config.name), checked)
-        ws_request = WsRequest(item.url, Headers(item.request.raw_headers))
+        ws_request = WsRequest(item.url.decode("latin-1"), Headers(item.request.raw_headers))
         tail = bytes(self._tail or b"")
         self._tail = None
         self.server.connection_upgraded(self, session)
