@@ -128,23 +128,64 @@ def _required(value: object, message: str, argn: int = 1) -> bytes:
 # JSON
 
 
-def _lua_ready(value: object, depth: int) -> object:
-    """orjson's result made ready for a byte-string Lua VM: every str becomes UTF-8 bytes (lupa
-    with ``encoding=None`` would otherwise wrap it as a Python object) and integers outside int64
-    become floats (Lua numbers are doubles; Nakama's decoder makes every number a float64).
-    Every container is new, so lupa's ``table_from`` never meets one twice (lupa#297)."""
+def _too_deep() -> NkArgError:
+    return NkArgError(f"not a valid JSON string: nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+# orjson's result made ready for a byte-string Lua VM: every str becomes UTF-8 bytes (lupa with
+# ``encoding=None`` would otherwise wrap it as a Python object) and integers outside int64 become
+# floats (Lua numbers are doubles; Nakama's decoder makes every number a float64). Every container
+# is new, so lupa's ``table_from`` never meets one twice (lupa#297). Scalars are converted inline
+# (no call per leaf): this walk was most of json_decode's cost (26 -> 15 us for a 1 KB document).
+
+
+def _ready_dict(value: dict, depth: int) -> dict:
+    if depth >= MAX_JSON_DEPTH:
+        raise _too_deep()
+    out = {}
+    for k, v in value.items():
+        kind = type(v)
+        if kind is str:
+            v = v.encode()
+        elif kind is dict:
+            v = _ready_dict(v, depth + 1)
+        elif kind is list:
+            v = _ready_list(v, depth + 1)
+        elif kind is int and not -_INT64 <= v < _INT64:
+            v = float(v)
+        out[k.encode()] = v
+    return out
+
+
+def _ready_list(value: list, depth: int) -> list:
+    if depth >= MAX_JSON_DEPTH:
+        raise _too_deep()
+    out = []
+    append = out.append
+    for v in value:
+        kind = type(v)
+        if kind is str:
+            v = v.encode()
+        elif kind is dict:
+            v = _ready_dict(v, depth + 1)
+        elif kind is list:
+            v = _ready_list(v, depth + 1)
+        elif kind is int and not -_INT64 <= v < _INT64:
+            v = float(v)
+        append(v)
+    return out
+
+
+def _lua_ready(value: object, depth: int = 0) -> object:
     kind = type(value)
+    if kind is dict:
+        return _ready_dict(value, depth)  # type: ignore[arg-type]
+    if kind is list:
+        return _ready_list(value, depth)  # type: ignore[arg-type]
     if kind is str:
         return value.encode()  # type: ignore[union-attr]
-    if kind is int:
-        return value if -_INT64 <= value < _INT64 else float(value)  # type: ignore[operator]
-    if kind is dict or kind is list:
-        if depth >= MAX_JSON_DEPTH:
-            raise NkArgError(f"not a valid JSON string: nested deeper than {MAX_JSON_DEPTH} levels")
-        depth += 1
-        if kind is dict:
-            return {k.encode(): _lua_ready(v, depth) for k, v in value.items()}  # type: ignore[union-attr]
-        return [_lua_ready(v, depth) for v in value]  # type: ignore[union-attr]
+    if kind is int and not -_INT64 <= value < _INT64:  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
     return value
 
 
