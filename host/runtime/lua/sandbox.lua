@@ -94,8 +94,14 @@ end
 
 local trace
 local function on_error(e)
-  -- Runs with hooks off: touch nothing user-defined here (no tostring of tables).
-  if not st.killed and type(e) == "string" then trace = traceback(e, 2) else trace = nil end
+  -- Runs with hooks off: touch nothing user-defined here (no tostring of tables). The traceback
+  -- allocates: at the memory cap it fails, and an error inside the handler would replace the
+  -- script's own error with "error in error handling", so it is taken under pcall.
+  trace = nil
+  if not st.killed and type(e) == "string" then
+    local ok, tb = pcall(traceback, e, 3)
+    if ok then trace = tb end
+  end
   return e
 end
 
