@@ -12,6 +12,7 @@ Services used: ``config`` (socket.server_key), ``store`` (a Store), ``tokens`` (
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,30 +180,27 @@ async def _answer_auth(
 # Handlers ------------------------------------------------------------------------------
 
 
-@endpoint
-async def authenticate_device(services: Any, request: Request) -> Response:
-    """POST /v2/account/authenticate/device"""
-    require_server_key(services, request)
-    payload = await before_hook(services, "AuthenticateDevice", request, _authenticate_request(request, ("id",)))
-    data = _read_auth_input(payload)
-    device_id = str_field(data.account, "id") if data.account is not None else ""
-    _DEVICE.check(device_id)
-    username = _check_username(data.username)
-    result = await accounts.authenticate_device(services.store, device_id, username, data.create)
-    return await _answer_auth(services, request, "AuthenticateDevice", payload, result, data.vars)
+def _id_authenticator(hook: str, rule: _IdRule, authenticate: Callable[..., Awaitable[accounts.AuthResult]]) -> Handler:
+    """The device and custom endpoints: one ``id`` field, checked by ``rule``, then ``authenticate``."""
+
+    @endpoint
+    async def handler(services: Any, request: Request) -> Response:
+        require_server_key(services, request)
+        payload = await before_hook(services, hook, request, _authenticate_request(request, ("id",)))
+        data = _read_auth_input(payload)
+        account_id = str_field(data.account, "id") if data.account is not None else ""
+        rule.check(account_id)
+        username = _check_username(data.username)
+        result = await authenticate(services.store, account_id, username, data.create)
+        return await _answer_auth(services, request, hook, payload, result, data.vars)
+
+    return handler
 
 
-@endpoint
-async def authenticate_custom(services: Any, request: Request) -> Response:
-    """POST /v2/account/authenticate/custom"""
-    require_server_key(services, request)
-    payload = await before_hook(services, "AuthenticateCustom", request, _authenticate_request(request, ("id",)))
-    data = _read_auth_input(payload)
-    custom_id = str_field(data.account, "id") if data.account is not None else ""
-    _CUSTOM.check(custom_id)
-    username = _check_username(data.username)
-    result = await accounts.authenticate_custom(services.store, custom_id, username, data.create)
-    return await _answer_auth(services, request, "AuthenticateCustom", payload, result, data.vars)
+authenticate_device = _id_authenticator("AuthenticateDevice", _DEVICE, accounts.authenticate_device)
+authenticate_device.__doc__ = "POST /v2/account/authenticate/device"
+authenticate_custom = _id_authenticator("AuthenticateCustom", _CUSTOM, accounts.authenticate_custom)
+authenticate_custom.__doc__ = "POST /v2/account/authenticate/custom"
 
 
 @endpoint
