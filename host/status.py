@@ -8,30 +8,31 @@ code and text; each front door turns it into its wire form: REST into grpc-gatew
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
-__all__ = ["StatusError", "Code"]
+__all__ = ["StatusError", "Code", "numbered_codes"]
 
 
-class Code(IntEnum):
-    """The gRPC codes Nakama uses (google.golang.org/grpc/codes)."""
+def numbered_codes(name: str, names: str, doc: str, module: str) -> Any:
+    """An IntEnum numbering whitespace-separated ``names`` from 0, as a protobuf/gRPC enum does.
 
-    OK = 0
-    CANCELED = 1
-    UNKNOWN = 2
-    INVALID_ARGUMENT = 3
-    DEADLINE_EXCEEDED = 4
-    NOT_FOUND = 5
-    ALREADY_EXISTS = 6
-    PERMISSION_DENIED = 7
-    RESOURCE_EXHAUSTED = 8
-    FAILED_PRECONDITION = 9
-    ABORTED = 10
-    OUT_OF_RANGE = 11
-    UNIMPLEMENTED = 12
-    INTERNAL = 13
-    UNAVAILABLE = 14
-    DATA_LOSS = 15
-    UNAUTHENTICATED = 16
+    One definition for every code list on the wire: gRPC's ``Code`` here and the
+    realtime ``ErrorCode`` (``host.net.errors``). ``module`` is the defining
+    module's ``__name__``, so members pickle and print as declared there.
+    """
+    codes = IntEnum(name, names.split(), start=0, module=module)  # type: ignore[misc]
+    codes.__doc__ = doc
+    return codes
+
+
+Code = numbered_codes(
+    "Code",
+    """OK CANCELED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND ALREADY_EXISTS PERMISSION_DENIED
+    RESOURCE_EXHAUSTED FAILED_PRECONDITION ABORTED OUT_OF_RANGE UNIMPLEMENTED INTERNAL UNAVAILABLE
+    DATA_LOSS UNAUTHENTICATED""",
+    "The gRPC codes Nakama uses (google.golang.org/grpc/codes).",
+    __name__,
+)
 
 
 class StatusError(Exception):

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from ..status import numbered_codes
+
 __all__ = ["ErrorCode", "CloseCode"]
 
 
-class ErrorCode(IntEnum):
-    """``rtapi.Error.Code``. Code 0 is omitted on the wire (protojson omit-zero)."""
-
-    RUNTIME_EXCEPTION = 0
-    UNRECOGNIZED_PAYLOAD = 1
-    MISSING_PAYLOAD = 2
-    BAD_INPUT = 3
-    MATCH_NOT_FOUND = 4
-    MATCH_JOIN_REJECTED = 5
-    RUNTIME_FUNCTION_NOT_FOUND = 6
-    RUNTIME_FUNCTION_EXCEPTION = 7
+ErrorCode = numbered_codes(
+    "ErrorCode",
+    """RUNTIME_EXCEPTION UNRECOGNIZED_PAYLOAD MISSING_PAYLOAD BAD_INPUT MATCH_NOT_FOUND MATCH_JOIN_REJECTED
+    RUNTIME_FUNCTION_NOT_FOUND RUNTIME_FUNCTION_EXCEPTION""",
+    "``rtapi.Error.Code``. Code 0 is omitted on the wire (protojson omit-zero).",
+    __name__,
+)
 
 
 class CloseCode(IntEnum):
