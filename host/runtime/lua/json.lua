@@ -23,8 +23,8 @@
 -- Table contents are read raw (next/rawget when a metatable is present), so encoding never runs a
 -- metamethod. Errors are raised at level 0 (no position): the nk binding adds the caller's.
 
-local type, next, error, getmetatable, rawget, tonumber =
-      type, next, error, getmetatable, rawget, tonumber
+local type, next, error, getmetatable, rawget, tonumber, tostring =
+      type, next, error, getmetatable, rawget, tonumber, tostring
 local format, find, gsub, byte, sub, char = string.format, string.find, string.gsub, string.byte,
       string.sub, string.char
 local concat, sort = table.concat, table.sort
@@ -104,6 +104,12 @@ end
 -- Text of a finite number: an integer when whole and within int64, else the shortest %g form.
 local function number_text(v)
   if v == floor(v) and v >= -INT_LIMIT and v < INT_LIMIT then
+    -- tostring writes whole numbers below 1e14 in full ("%.14g") and is cheaper than format;
+    -- -0 must still come out as 0
+    if v < 1e14 and v > -1e14 then
+      if v == 0 then return "0" end
+      return tostring(v)
+    end
     return format("%d", v)
   end
   local s = format("%.15g", v)
@@ -152,11 +158,13 @@ end
 
 local encode_table
 
--- Appends the encoding of v to buf[n+1..]; returns the new n.
+-- Appends the encoding of v to buf[n+1..]; returns the new n. The scalar cases are also written
+-- out inline in encode_table (the common path, no call per value); keep them in step.
 local function encode_value(v, buf, n, depth)
   local tv = type(v)
   if tv == "string" then
-    buf[n + 1], buf[n + 2], buf[n + 3] = "\"", string_body(v), "\""
+    if find(v, PLAIN) == nil then v = string_body(v) end
+    buf[n + 1], buf[n + 2], buf[n + 3] = "\"", v, "\""
     return n + 3
   elseif tv == "number" then
     if v ~= v or v == huge or v == -huge then check_finite(v) end
@@ -173,7 +181,6 @@ local function encode_value(v, buf, n, depth)
   end
   error(PREFIX .. "json: unsupported type: " .. tv, 0)
 end
-
 -- Object keys as sorted texts, and a text -> value map when some key was not a string (so that
 -- keys of different types with the same text collapse into one, as in Nakama's Go map).
 local function object_keys(t)
@@ -214,13 +221,23 @@ encode_table = function(t, buf, n, depth)
     n = n + 1
     buf[n] = "["
     for i = 1, len do
+      local v
+      if raw then v = rawget(t, i) else v = t[i] end
       if i > 1 then
         n = n + 1
         buf[n] = ","
       end
-      local v
-      if raw then v = rawget(t, i) else v = t[i] end
-      n = encode_value(v, buf, n, depth)
+      local tv = type(v)
+      if tv == "string" then
+        if find(v, PLAIN) == nil then v = string_body(v) end
+        buf[n + 1], buf[n + 2], buf[n + 3] = "\"", v, "\""
+        n = n + 3
+      elseif tv == "number" and v == v and v ~= huge and v ~= -huge then
+        n = n + 1
+        buf[n] = number_text(v)
+      else
+        n = encode_value(v, buf, n, depth)
+      end
     end
     n = n + 1
     buf[n] = "]"
@@ -233,8 +250,19 @@ encode_table = function(t, buf, n, depth)
     local k = keys[i]
     local v
     if converted then v = converted[k] else v = rawget(t, k) end
-    buf[n + 1], buf[n + 2], buf[n + 3] = i > 1 and ",\"" or "\"", key_body(k), "\":"
-    n = encode_value(v, buf, n + 3, depth)
+    buf[n + 1], buf[n + 2], buf[n + 3] = i > 1 and ",\"" or "\"", key_cache[k] or key_body(k), "\":"
+    n = n + 3
+    local tv = type(v)
+    if tv == "string" then
+      if find(v, PLAIN) == nil then v = string_body(v) end
+      buf[n + 1], buf[n + 2], buf[n + 3] = "\"", v, "\""
+      n = n + 3
+    elseif tv == "number" and v == v and v ~= huge and v ~= -huge then
+      n = n + 1
+      buf[n] = number_text(v)
+    else
+      n = encode_value(v, buf, n, depth)
+    end
   end
   n = n + 1
   buf[n] = "}"
