@@ -14,9 +14,12 @@ A Sandbox is not thread-safe: one thread uses it at a time (its worker, or the b
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +47,58 @@ _MEMORY_TEXT = "not enough memory"
 
 def _deny(*_: Any) -> Any:
     raise AttributeError("Python attribute access is disabled")
+
+
+# The deadline hook, switched on only when needed (see lua/sandbox.lua, "Limits"). lupa links
+# LuaJIT into its extension module and exports the C API; lua_sethook may be called from
+# another thread while the VM runs (LuaJIT supports it asynchronously, as from a signal
+# handler). If the symbols are missing the hook simply stays on, as with the JIT.
+try:
+    _lib = ctypes.CDLL(luajit21.__file__)
+    _lua_sethook = _lib.lua_sethook
+    _lua_sethook.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    _lua_sethook.restype = ctypes.c_int
+    _lua_gethook = _lib.lua_gethook
+    _lua_gethook.argtypes = [ctypes.c_void_p]
+    _lua_gethook.restype = ctypes.c_void_p
+except (OSError, AttributeError):  # pragma: no cover - a lupa build without exported symbols
+    _lua_sethook = _lua_gethook = None
+_LUA_MASKCOUNT = 8
+
+
+class _DeadlineWatch:
+    """One daemon thread for the process: switches the count hook on in every VM whose call is
+    past its deadline. It wakes every 1/20 of the shortest registered deadline (2-50 ms), so an
+    abort comes at most that late; a call that ends first never pays for the hook."""
+
+    def __init__(self) -> None:
+        self._vms: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, vm: Sandbox) -> None:
+        with self._lock:
+            self._vms.add(vm)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="nkhost-lua-deadline", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                vms = list(self._vms)  # strong references: no VM is freed while we touch it
+            period = 0.05
+            now = time.monotonic()
+            for vm in vms:
+                period = min(period, vm._watch_every)
+                expires = vm._expires
+                if expires and now > expires and not vm._hooked:
+                    vm._hook_on(now)
+            del vms
+            time.sleep(period)
+
+
+_WATCH = _DeadlineWatch()
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,7 +151,10 @@ def _b(text: str) -> bytes:
 
 
 class Sandbox:
-    __slots__ = ("lua", "limits", "generation", "deadline", "catalog", "_host", "_st", "_call", "_label")
+    __slots__ = (
+        "lua", "limits", "generation", "deadline", "catalog", "_host", "_st", "_call", "_label",
+        "_async", "_state", "_hookf", "_hooked", "_expires", "_hook_lock", "_watch_every", "__weakref__",
+    )
 
     def __init__(
         self,
@@ -125,10 +183,16 @@ class Sandbox:
             overflow_handler=float,
         )
         functions = {_b(name): fn for name, fn in bind(self).items()}
+        self._async = not limits.jit and _lua_sethook is not None
+        self._hooked = False
+        self._expires = 0.0  # monotonic deadline of the running call, 0 between calls
+        self._hook_lock = threading.Lock()
+        self._watch_every = min(0.05, max(0.002, limits.timeout_ms / 1000.0 / 20))
         cfg = {
             b"max_str": limits.max_string,
             b"hook_n": limits.hook_interval,
             b"jit": limits.jit,
+            b"async_hook": self._async,
             b"timeout": limits.timeout_ms / 1000.0,
             b"node": _b(node),
             b"version": _b(version),
@@ -145,6 +209,15 @@ class Sandbox:
         self._host = prelude(self.lua.table_from(cfg, recursive=True), self.lua.table_from(functions), self.lua.table_from(py))
         self._st = self._host[b"st"]
         self._call = self._host[b"call"]
+        self._state = self._hookf = None
+        if self._async:
+            # "thread: 0x..." is the address of that coroutine's lua_State; hooks are per VM
+            self._state = int(self._host[b"hook_state"].split(b"0x", 1)[1], 16)
+            self._hookf = _lua_gethook(self._state)
+            if not self._hookf:  # pragma: no cover - the prelude installed it just now
+                raise RuntimeError("the deadline hook is not installed")
+            _lua_sethook(self._state, None, 0, 0)
+            _WATCH.add(self)
 
     # Loading -------------------------------------------------------------------------
 
@@ -225,6 +298,8 @@ class Sandbox:
         """Call into Lua; map limit hits to RpcError and keep the VM usable afterwards."""
         limits = self.limits
         self.deadline = time.monotonic() + limits.timeout_ms / 1000.0
+        if self._async:
+            self._expires = self.deadline
         try:
             return fn(*args)
         except luajit21.LuaMemoryError:
@@ -242,8 +317,25 @@ class Sandbox:
             log.error("%s: Lua error outside a protected call: %s", self._label, exc)
             raise RpcError("internal runtime error") from None
         finally:
+            if self._async:
+                self._hook_off()
             if self.lua.get_memory_used() > limits.max_bytes // 2:
                 self._recover_memory()
+
+    def _hook_on(self, now: float) -> None:
+        """Watchdog thread: the running call is past its deadline; the hook aborts it."""
+        with self._hook_lock:
+            if self._expires and now > self._expires and not self._hooked:
+                _lua_sethook(self._state, self._hookf, _LUA_MASKCOUNT, 1)
+                self._hooked = True
+
+    def _hook_off(self) -> None:
+        """The call has returned (no Lua runs): switch the hook off until the next overrun."""
+        with self._hook_lock:
+            self._expires = 0.0
+            if self._hooked:
+                _lua_sethook(self._state, None, 0, 0)
+                self._hooked = False
 
     def _recover_memory(self) -> None:
         self.lua.set_max_memory(0)

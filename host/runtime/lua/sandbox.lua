@@ -5,7 +5,7 @@
 -- from user code except through the closures placed in that environment.
 --
 -- Arguments (from host/runtime/sandbox.py):
---   cfg      {max_str, hook_n, jit, timeout, node, version, generation, env, json_src}
+--   cfg      {max_str, hook_n, jit, async_hook, timeout, node, version, generation, env, json_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
 local cfg, pyfuncs, py = ...
@@ -65,8 +65,16 @@ jit = nil
 -- swallows the abort fails again at its next instruction; xpcall handlers are skipped once
 -- killed (they run with hooks off). The abort therefore always escapes to the host, which
 -- clears `armed` with a plain setitem (no bytecode runs) and then calls reset().
+--
+-- With cfg.async_hook (JIT off, the default) the hook is installed here but switched off by the
+-- host: any active count hook puts LuaJIT's interpreter in its hooked dispatch mode, which made
+-- CPU-bound scripts ~1.6x slower. A host watchdog thread switches it on (lua_sethook, count 1,
+-- which LuaJIT allows asynchronously, as from a signal handler) once a call is past its
+-- deadline; the hook then aborts as below, and the host switches it off when the call has
+-- returned. The Lua state the host passes to lua_sethook is `hook_thread`'s (hooks are global
+-- to the VM).
 local st = { armed = false, killed = false, deadline = 0, reason = "", module = nil }
-local HOOK_N, TIMEOUT = cfg.hook_n, cfg.timeout
+local HOOK_N, TIMEOUT, ASYNC = cfg.hook_n, cfg.timeout, cfg.async_hook
 local hook
 hook = function()
   if st.armed and (st.killed or now() > st.deadline) then
@@ -76,9 +84,14 @@ hook = function()
       sethook(hook, "", 1)
     end
     error("call aborted: deadline exceeded", 0)
+  elseif ASYNC then
+    -- switched on for a call that has just ended, or a hair early: check every HOOK_N until
+    -- the host switches it off after this call
+    sethook(hook, "", HOOK_N)
   end
 end
 sethook(hook, "", HOOK_N)
+local hook_thread = coroutine.create(function() end)
 
 local function arm()
   st.killed = false
@@ -89,7 +102,7 @@ end
 local function reset()
   st.killed = false
   st.module = nil
-  sethook(hook, "", HOOK_N)
+  if not ASYNC then sethook(hook, "", HOOK_N) end -- async: the host switches the hook off
 end
 
 local trace
@@ -322,7 +335,7 @@ local function describe(e)
   return tostring(e), 13, false
 end
 
-local host = { st = st, reset = reset }
+local host = { st = st, reset = reset, hook_thread = hook_thread, hook_state = tostring(hook_thread) }
 
 -- Loads one module under the limits; returns nil or the error text.
 function host.load_module(name)
