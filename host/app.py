@@ -31,7 +31,7 @@ from .net.session_registry import SessionRegistry
 from .net.status_registry import StatusRegistry
 from .net.tokens import TokenService
 from .storage.store_sqlite import SqliteStore
-from .streams import MODE_STATUS, MemoryTracker, Router, StreamManager
+from .streams import MODE_STATUS, MemoryTracker, Router, StreamManager, Tracker
 
 __all__ = ["Services", "App", "build_app"]
 
@@ -43,7 +43,7 @@ class Services:
     """What handlers and components reach: one bundle instead of many parameters."""
 
     config: Config
-    tracker: MemoryTracker
+    tracker: Tracker
     router: Router
     streams: StreamManager
     status: StatusRegistry

@@ -25,7 +25,7 @@ __all__ = ["host_ops"]
 
 
 def host_ops(services: Any) -> HostOps:
-    def session_disconnect(session_id: str, reason: int = PresenceReason.UNKNOWN) -> None:
+    def session_disconnect(session_id: str, reason: int = PresenceReason.DISCONNECT) -> None:
         session = services.sessions.get(session_id)
         if session is not None:
             session.close(CloseCode.NORMAL, "server-side session disconnect", PresenceReason(reason))

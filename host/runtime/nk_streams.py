@@ -228,7 +228,7 @@ def stream_send_raw(bridge: Bridge, stream: Any, envelope: Any, presences: Any =
 def session_disconnect(bridge: Bridge, session_id: Any, reason: Any = None) -> tuple[()]:
     sid = check_uuid(session_id, 1, "session id")
     if reason is None:
-        code = 0
+        code = 4  # Nakama's default: Disconnect
     elif isinstance(reason, bool) or not isinstance(reason, (int, float)) or reason not in (0, 1, 2, 3, 4):
         raise NkArgError("invalid disconnect reason, must be a value 0-4", 2)
     else:

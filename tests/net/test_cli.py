@@ -16,9 +16,13 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_check_reports_each_error_and_exits_1(tmp_path):
     (tmp_path / "good.lua").write_text('local nk = require("nakama")\nnk.register_rpc(function() end, "ok")\n')
     (tmp_path / "bad.lua").write_text("this is not lua\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "boom.lua").write_text("local x = 1\n\nerror('boom')\n")
     result = run("check", "--runtime.path", str(tmp_path))
     assert result.returncode == 1
-    assert "bad.lua" in result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("bad.lua:1:") for line in lines), lines
+    assert any(line.startswith("sub/boom.lua:3:") and "boom" in line for line in lines), lines
 
 
 def test_check_passes_on_good_modules(tmp_path):
