@@ -60,9 +60,17 @@ def _plain(value: Any, depth: int) -> Any:
     raise TypeError(f"cannot pass a {type(value).__name__} to Lua")
 
 
+_SCALARS = frozenset({bytes, int, float, bool, type(None)})
+
+
 def to_lua(lua: Any, value: Any) -> Any:
     """A Lua-safe value: containers become Lua tables (lists 1-based), str becomes bytes."""
-    if type(value) is Ready:
+    kind = type(value)
+    if kind in _SCALARS:  # the common case (payloads, results): no ABC isinstance checks
+        return value
+    if kind is str:
+        return value.encode()
+    if kind is Ready:
         value = value.value
         if isinstance(value, (Mapping, list, tuple)):
             return lua.table_from(value, recursive=True)

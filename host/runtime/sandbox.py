@@ -258,24 +258,25 @@ class Sandbox:
         the returned table as JSON (bytes) or None. Raises RpcNotFound when nothing is
         registered, RpcError (message without file:line, as Nakama strips it) otherwise.
         """
+        lua = self.lua
         result = self._guarded(
             self._call,
-            _b(kind),
-            _b(key),
-            _b(mode or ctx.execution_mode),
-            to_lua(self.lua, a),
-            to_lua(self.lua, b),
-            _b(ctx.user_id),
-            _b(ctx.username),
+            kind.encode(),
+            key.encode(),
+            (mode or ctx.execution_mode).encode(),
+            a if a is None or type(a) is bytes else to_lua(lua, a),
+            b if b is None or type(b) is bytes else to_lua(lua, b),
+            ctx.user_id.encode(),
+            ctx.username.encode(),
             ctx.user_session_exp,
-            to_lua(self.lua, ctx.vars) if ctx.vars else None,
-            _b(ctx.session_id),
-            _b(ctx.lang),
-            to_lua(self.lua, ctx.headers) if ctx.headers else None,
-            to_lua(self.lua, ctx.query_params) if ctx.query_params else None,
-            _b(ctx.client_ip),
-            _b(ctx.client_port),
-            _b(ctx.trace_id),
+            to_lua(lua, ctx.vars) if ctx.vars else None,
+            ctx.session_id.encode(),
+            ctx.lang.encode(),
+            to_lua(lua, ctx.headers) if ctx.headers else None,
+            to_lua(lua, ctx.query_params) if ctx.query_params else None,
+            ctx.client_ip.encode(),
+            ctx.client_port.encode(),
+            ctx.trace_id.encode(),
         )
         if result == 0:
             raise RpcNotFound(key)
