@@ -6,7 +6,12 @@ recipient sees events in the order the operations happened (Nakama queues them
 asynchronously and drops the whole queue when 1,024 back up).
 
 The memory engine lives in ``tracker_memory.py``; a Redis engine for several
-nodes implements the same Protocol from its own package.
+nodes implements the same Protocol from its own package. The interface is
+synchronous on purpose: the order of events is decided where the operation
+happens. A multi-node engine therefore keeps its own node's presences in memory
+(authoritative for local sessions, answering these calls at once) and mirrors
+them to Redis asynchronously, merging other nodes' presences from pub/sub into
+``list``/``count``; callers do not change.
 """
 
 from __future__ import annotations
