@@ -375,11 +375,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows (smoke run)")
     parser.add_argument("--jit", action="store_true", help="run Lua with the JIT on (runtime.lua_jit)")
+    parser.add_argument("--pool", type=int, default=0, help="Lua worker threads (runtime.lua_pool_size); default: the server's")
     args = parser.parse_args()
     warmup, window = (0.5, 2.0) if args.quick else (1.5, 8.0)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start_server(Path(tmp), port, ["--runtime.lua_jit", "true"] if args.jit else [])
+        extra = ["--runtime.lua_jit", "true"] if args.jit else []
+        if args.pool:
+            extra += ["--runtime.lua_pool_size", str(args.pool)]
+        proc = start_server(Path(tmp), port, extra)
         try:
             print(f"nkhost pid {proc.pid}, port {port}, cores {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}, jit {'on' if args.jit else 'off'}")
             tokens = authenticate(port, 64)
