@@ -38,7 +38,7 @@ class Services:
 
 @dataclass(slots=True)
 class Bridge:
-    """One VM's way out: the shared services plus the outbox of the thread that owns the VM."""
+    """One VM's way out: the shared services plus the VM's own outbox (its FIFO to the loop)."""
 
     services: Services
     outbox: Outbox | None

@@ -1,7 +1,7 @@
-"""One worker's FIFO to the event loop.
+"""One VM's FIFO to the event loop.
 
-Everything a worker needs done on the loop goes through its outbox, in the order the
-script did it: fire-and-forget nk calls (stream_send), calls that need an answer
+Everything a VM's calls (and its modules' top levels) need done on the loop goes through
+its outbox, in the order the script did it: fire-and-forget nk calls (stream_send), calls that need an answer
 (stream_user_join; the worker blocks on them, the loop never does) and the completion
 of the call itself. So a client sees data and presence events in script order, and the
 RPC reply only after them. A burst costs one ``call_soon_threadsafe``, not one per item

@@ -1,10 +1,16 @@
 """The worker pool: Lua never runs on the event loop.
 
-Each worker thread owns one VM for the current generation and rebuilds it lazily when a
-reload publishes a new one; a call runs start to finish on the VM it started on. Jobs go
-out through one shared ``SimpleQueue`` (a C put and a lock release: no executor machinery
-per call) and come back through the worker's outbox, behind the nk operations the call
-made, so a reply never overtakes its own stream events.
+Each worker thread runs its calls on one VM of the current generation. A generation's VMs
+are built eagerly, as jobs on the pool (``build``): one VM per worker, each module's top
+level run once in each of them and nowhere else. Only when every VM loaded is the
+generation published (``publish``); a worker adopts one of its VMs before its next job, so
+a call runs start to finish on the VM it started on, and no call ever waits for a load.
+A worker started to replace a retired one builds its own VM before it takes any job.
+
+Every VM has its own outbox: the nk operations of a call (or of a module's top level) and
+its completion go to the loop through it in order, so a reply never overtakes its own
+stream events, whichever thread built the VM. Jobs go out through one shared
+``SimpleQueue`` (a C put and a lock release: no executor machinery per call).
 
 lupa releases the GIL while Lua runs, so workers run Lua in parallel. A VM stuck inside a C
 function (a backtracking Lua pattern) cannot be interrupted by the instruction hook: the
@@ -18,28 +24,39 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, NamedTuple
 
 from .context import CallContext
-from .errors import CallTimeout, RpcError, RuntimeFailure
+from .errors import CallTimeout, LoadError, RpcError, RuntimeFailure
 from .outbox import Outbox
 from .sandbox import Sandbox
+from .snapshot import Module
 
-__all__ = ["Job", "WorkerPool", "VmFactory"]
+__all__ = ["Job", "WorkerPool", "VmFactory", "Loaded"]
 
 log = logging.getLogger("nkhost.runtime")
 
-VmFactory = Callable[[Outbox], Sandbox]
-"""Builds a VM for the current generation, its nk calls going through the given outbox."""
+VmFactory = Callable[[int, Sequence[Module], Outbox], Sandbox]
+"""Builds a VM of generation N with the modules loaded, its nk calls going through the
+outbox; raises LoadError ("file:line: message" lines) when a module fails."""
+
+_RETRY_SECONDS, _RETRY_MAX_SECONDS = 0.1, 5.0  # a replacement whose VM failed to load tries again
+
+
+class Loaded(NamedTuple):
+    """A VM that loaded every module of its generation, and its FIFO to the loop."""
+
+    vm: Sandbox
+    outbox: Outbox
 
 
 @dataclass(slots=True)
 class Job:
     future: asyncio.Future[Any]
-    kind: str  # "rpc", "req_before", ..., or "shutdown"
+    kind: str  # "rpc", "req_before", ..., "shutdown", or "build"
     key: str
     mode: str
     ctx: CallContext
@@ -59,20 +76,23 @@ def _settle(job: Job, ok: bool, value: Any) -> None:
 
 
 class _Worker:
-    __slots__ = ("pool", "index", "outbox", "vm", "job", "started", "retired", "thread")
+    __slots__ = ("pool", "index", "loaded", "busy", "job", "started", "retired", "thread")
 
     def __init__(self, pool: WorkerPool, index: int) -> None:
         self.pool = pool
         self.index = index
-        self.outbox = Outbox(pool.loop)
-        self.vm: Sandbox | None = None
+        self.loaded: Loaded | None = None
+        self.busy: Outbox | None = None  # the outbox of the VM running the current job
         self.job: Job | None = None
         self.started = 0.0
         self.retired = False
         self.thread = threading.Thread(target=self._run, name=f"nkhost-lua-{index}", daemon=True)
 
     def _run(self) -> None:
-        jobs = self.pool.jobs
+        pool = self.pool
+        if pool.current is not None and not self._load_own():  # a replacement: load before any job
+            return
+        jobs = pool.jobs
         while not self.retired:
             job = jobs.get()
             if job is None:
@@ -82,15 +102,37 @@ class _Worker:
             self.job, self.started = None, 0.0
             if self.retired:  # the watchdog already failed this job; a replacement serves the rest
                 break
-            self.outbox.post(_settle, job, ok, value)
-        self.vm = None
+            assert self.busy is not None
+            self.busy.post(_settle, job, ok, value)
+        self.loaded = self.busy = None
+
+    def _load_own(self) -> bool:
+        """Build a VM of the published generation; on failure (a module that loads differently
+        from one VM to the next) log it and retry, newest generation first, while the other
+        workers serve. False when the pool stopped meanwhile."""
+        pause = _RETRY_SECONDS
+        while not self.pool.stopping:
+            number, modules = self.pool.current
+            try:
+                outbox = Outbox(self.pool.loop)
+                self.loaded = Loaded(self.pool.load(number, modules, outbox), outbox)
+                return True
+            except RuntimeFailure as exc:
+                log.error("runtime worker %d: generation %d failed to load in its new VM, retrying: %s", self.index, number, exc)
+            time.sleep(pause)
+            pause = min(pause * 10, _RETRY_MAX_SECONDS)
+        return False
 
     def _execute(self, job: Job) -> tuple[bool, Any]:
         try:
-            vm = self._vm()
+            if job.kind == "build":
+                self.busy = Outbox(self.pool.loop)  # load-time nk calls, then the result, in order
+                return True, Loaded(self.pool.load(job.a, job.b, self.busy), self.busy)
+            loaded = self._adopt()
+            self.busy = loaded.outbox
             if job.kind == "shutdown":
-                return True, vm.shutdown(job.ctx)
-            value = vm.call(job.kind, job.key, job.ctx, job.a, job.b, job.mode)
+                return True, loaded.vm.shutdown(job.ctx)
+            value = loaded.vm.call(job.kind, job.key, job.ctx, job.a, job.b, job.mode)
             return True, job.finish(value) if job.finish is not None else value
         except RuntimeFailure as exc:
             return False, exc
@@ -98,24 +140,26 @@ class _Worker:
             log.exception("runtime worker %d: %s %r failed", self.index, job.kind, job.key)
             return False, RpcError("internal runtime error")
 
-    def _vm(self) -> Sandbox:
-        number = self.pool.generation
-        vm = self.vm
-        if vm is None or vm.generation != number:
-            self.vm = None  # drop the old VM before building: one heap at a time
-            vm = self.pool.make_vm(self.outbox)
-            self.vm = vm
-        return vm
+    def _adopt(self) -> Loaded:
+        """Switch to a VM of the published generation between jobs, never during one."""
+        loaded = self.loaded
+        if loaded is None or loaded.vm.generation != self.pool.generation:
+            self.loaded = None  # the old VM goes now, not after the next call
+            loaded = self.loaded = self.pool.ready.pop()
+        return loaded
 
 
 class WorkerPool:
-    """N workers sharing one job queue; ``generation`` tells them which VM to use."""
+    """N workers sharing one job queue; ``generation`` and ``ready`` say which VMs to use."""
 
-    def __init__(self, size: int, loop: asyncio.AbstractEventLoop, make_vm: VmFactory, timeout_ms: int) -> None:
+    def __init__(self, size: int, loop: asyncio.AbstractEventLoop, load: VmFactory, timeout_ms: int) -> None:
         self.loop = loop
-        self.make_vm = make_vm
+        self.load = load
         self.jobs: SimpleQueue[Job | None] = SimpleQueue()
         self.generation = 0
+        self.current: tuple[int, Sequence[Module]] | None = None  # what a replacement worker loads
+        self.ready: list[Loaded] = []  # the published generation's VMs not yet adopted
+        self.stopping = False
         self.timeout = timeout_ms / 1000.0
         # The hook aborts at the deadline; only a call stuck in C lives past this.
         self.hard_limit = self.timeout * 1.5 + 0.05
@@ -127,6 +171,35 @@ class WorkerPool:
         for worker in self._workers:
             worker.thread.start()
         self._watchdog = self.loop.create_task(self._watch(), name="nkhost-lua-watchdog")
+
+    async def build(self, number: int, modules: Sequence[Module]) -> tuple[list[Loaded], list[str]]:
+        """One VM per worker for generation ``number``, built as jobs while calls go on.
+
+        Returns the VMs, or no VMs and the errors ("file:line: message", each once) when any
+        VM failed: then none of them is used. Nothing is published here (see ``publish``).
+        """
+        jobs = [self.new_job("build", "", "build", CallContext(execution_mode="run_once"), number, modules) for _ in self._workers]
+        results = await asyncio.gather(*[self.submit(job) for job in jobs], return_exceptions=True)
+        errors: list[str] = []
+        for result in results:
+            if isinstance(result, LoadError):
+                errors.extend(result.errors)
+            elif isinstance(result, RpcError):  # retired while stuck in C at load time
+                errors.append(f"loading failed: {result.message}")
+            elif isinstance(result, BaseException):
+                raise result
+        if errors:
+            return [], list(dict.fromkeys(errors))
+        return list(results), []
+
+    def publish(self, number: int, modules: Sequence[Module], built: list[Loaded]) -> None:
+        """Make ``built`` the VMs of the next jobs; calls already running finish on theirs.
+
+        ``ready`` is set before ``generation``: a worker that sees the new number finds its VMs.
+        """
+        self.current = (number, modules)
+        self.ready = built
+        self.generation = number
 
     def submit(self, job: Job) -> asyncio.Future[Any]:
         self.jobs.put(job)
@@ -147,7 +220,8 @@ class WorkerPool:
 
     def _retire(self, worker: _Worker, job: Job) -> None:
         worker.retired = True
-        worker.outbox.close()
+        if worker.busy is not None:
+            worker.busy.close()
         log.error(
             "runtime worker %d stuck in %s %r past its %d ms deadline (inside a C function): VM retired and replaced",
             worker.index, job.kind, job.key, int(self.timeout * 1000),
@@ -160,6 +234,7 @@ class WorkerPool:
         self.retired += 1
 
     async def stop(self) -> None:
+        self.stopping = True
         if self._watchdog is not None:
             self._watchdog.cancel()
         for _ in self._workers:

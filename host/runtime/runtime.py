@@ -1,10 +1,14 @@
 """The Runtime: generations of Lua modules served by a worker pool, reloaded live.
 
-A generation is a snapshot of runtime.path plus what its modules registered. It is built
-and validated off the loop in a fresh VM under the normal limits; only a generation that
-loaded without error is published, by swapping one reference. Workers notice the new
-number before their next call and rebuild their VM; a call already running finishes on the
-VM it started on. Published generations are never mutated.
+A generation is a snapshot of runtime.path plus what its modules registered. Start and
+reload build it eagerly, off the loop and off the call path: every worker's VM is built as
+a job on the pool, so each module's top level runs exactly once in each worker's VM per
+generation (as Nakama with read-only globals off: module state is per VM, and nk calls made
+at load time run once per VM), and no separate validation VM runs it again. The generation
+is published only when every VM loaded; any failure keeps the old generation everywhere and
+reports "file:line: message". Calls keep running on the old generation meanwhile; each
+worker adopts a new VM between jobs, so a call finishes on the generation it started on.
+Published generations are never mutated.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +33,7 @@ from .nk import binder
 from .outbox import Outbox
 from .pool import WorkerPool
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
-from .snapshot import Snapshot, snapshot
+from .snapshot import Module, Snapshot, snapshot
 
 __all__ = ["Runtime", "ReloadResult", "Generation", "check_modules"]
 
@@ -98,15 +103,16 @@ class Runtime:
         return self._current.number if self._current is not None else 0
 
     async def start(self) -> None:
-        """Load generation 1 (LoadError lists "file:line: message"), start workers and watcher."""
+        """Start the workers, load generation 1 in each (LoadError lists "file:line: message"),
+        then the watcher."""
         loop = asyncio.get_running_loop()
-        generation, errors = await self._build(1)
-        if generation is None:
-            raise LoadError(errors)
-        self._publish(generation)
-        self._pool = WorkerPool(self.config.lua_pool_size, loop, self._worker_vm, self.limits.timeout_ms)
-        self._pool.generation = generation.number
+        self._pool = WorkerPool(self.config.lua_pool_size, loop, self._load_vm, self.limits.timeout_ms)
         self._pool.start()
+        errors = await self._build(1)
+        if errors:
+            pool, self._pool = self._pool, None
+            await pool.stop()
+            raise LoadError(errors)
         if self.config.hot_reload:
             from .watcher import watch
 
@@ -140,8 +146,9 @@ class Runtime:
             self._once_claimed = True
             return True
 
-    def _new_vm(self, number: int, outbox: Outbox | None) -> Sandbox:
-        return Sandbox(
+    def _load_vm(self, number: int, modules: Sequence[Module], outbox: Outbox) -> Sandbox:
+        """Runs on a worker: one VM of generation ``number`` with every module loaded."""
+        vm = Sandbox(
             self.limits,
             binder(self._services, outbox),
             generation=number,
@@ -151,51 +158,39 @@ class Runtime:
             log_line=_print_logger(number),
             claim_once=self._claim_once,
         )
-
-    def _build_sync(self, number: int, outbox: Outbox) -> tuple[Generation | None, list[str]]:
-        snap = snapshot(self.config.path)
-        if snap.errors:
-            return None, list(snap.errors)
-        vm = self._new_vm(number, outbox)
-        errors = vm.load(snap.modules)
+        errors = vm.load(modules)
         if errors:
-            return None, errors
-        assert vm.catalog is not None
-        return Generation(number, snap, vm.catalog), []
-
-    async def _build(self, number: int) -> tuple[Generation | None, list[str]]:
-        # The builder thread gets its own outbox: module top levels may call nk stream functions.
-        outbox = Outbox(asyncio.get_running_loop())
-        return await asyncio.to_thread(self._build_sync, number, outbox)
-
-    def _publish(self, generation: Generation) -> None:
-        self._current = generation
-        if self._pool is not None:
-            self._pool.generation = generation.number
-
-    def _worker_vm(self, outbox: Outbox) -> Sandbox:
-        generation = self._current
-        assert generation is not None
-        vm = self._new_vm(generation.number, outbox)
-        errors = vm.load(generation.snapshot.modules)
-        if errors:  # a module that loads differently from one VM to the next
-            raise RpcError(f"runtime generation {generation.number} failed to load in a worker: {errors[0]}")
+            raise LoadError(errors)
         return vm
+
+    async def _build(self, number: int) -> list[str]:
+        """Build generation ``number`` in every worker; publish it if all loaded, else the errors."""
+        pool = self._pool
+        assert pool is not None
+        snap = await asyncio.to_thread(snapshot, self.config.path)
+        if snap.errors:
+            return list(snap.errors)
+        built, errors = await pool.build(number, snap.modules)
+        if errors:
+            return errors
+        self._current = Generation(number, snap, built[0].vm.catalog)
+        pool.publish(number, snap.modules, built)
+        return []
 
     async def reload(self) -> ReloadResult:
         """Build the next generation from runtime.path; publish it only if every module loaded."""
         async with self._reload_lock:
             started = time.perf_counter()
             number = self.generation + 1
-            generation, errors = await self._build(number)
+            errors = await self._build(number)
             seconds = time.perf_counter() - started
-            if generation is None:
+            if errors:
                 for error in errors:
                     log.error("runtime reload rejected, keeping generation %d: %s", self.generation, error)
                 result = ReloadResult(False, self.generation, errors, seconds)
             else:
-                self._publish(generation)
-                log.info("runtime generation %d live (%d modules, %.1f ms)", number, len(generation.snapshot.modules), seconds * 1000)
+                assert self._current is not None
+                log.info("runtime generation %d live (%d modules, %.1f ms)", number, len(self._current.snapshot.modules), seconds * 1000)
                 result = ReloadResult(True, number, [], seconds)
         async with self._reloads:
             self.last_reload = result

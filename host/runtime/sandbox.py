@@ -9,7 +9,8 @@ class owns the ``LuaRuntime`` and turns what escapes a call into host errors:
   set_max_memory(limit)``, also whenever a call leaves more than half the cap in use,
   because lupa's next API call can otherwise PANIC the process (notes §3.3).
 
-A Sandbox is not thread-safe: one thread uses it at a time (its worker, or the builder).
+A Sandbox is not thread-safe: one thread uses it at a time (the worker that built it, then
+the one that adopted it; see pool.py).
 """
 
 from __future__ import annotations

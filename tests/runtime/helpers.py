@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 
@@ -14,7 +15,47 @@ from host.runtime.sandbox import Limits, Sandbox
 from host.runtime.snapshot import snapshot
 from tests.streams.helpers import make_engine
 
-__all__ = ["vm_with", "rpc_vm", "write_modules", "start_runtime", "CallContext", "make_engine"]
+__all__ = ["vm_with", "rpc_vm", "write_modules", "start_runtime", "CallContext", "make_engine", "PER_VM", "LoadEvents"]
+
+
+PER_VM = """
+    local nk = require("nakama")
+    local id = nk.uuid_v4()  -- this VM
+    nk.session_disconnect(id)  -- tells the test (reason 4) that this VM ran the top level
+    local calls, held = 0, false
+    local function count()
+      calls = calls + 1
+      return id .. " " .. calls .. " " .. nk.get_context().runtime_generation
+    end
+    nk.register_rpc(count, "count")
+    -- The VM's first "hold" call tells the test (reason 1) and waits for localcache "go": a
+    -- second call cannot reach this VM meanwhile, so the next one lands in another VM.
+    nk.register_rpc(function()
+      if not held then
+        held = true
+        nk.session_disconnect(id, 1)
+        while nk.localcache_get("go") == nil do end
+      end
+      return count()
+    end, "hold")
+"""
+"""A module that names its VM: "count" answers "<vm id> <calls in this VM> <generation>"."""
+
+
+class LoadEvents:
+    """HostOps for PER_VM: which VMs ran the top level, which are holding a call."""
+
+    def __init__(self, holders: int = 0) -> None:
+        self.loads: list[str] = []
+        self.holding: list[str] = []
+        self.all_holding = asyncio.Event()
+        self._holders = holders
+        self.host = HostOps(session_disconnect=self._event)
+
+    def _event(self, vm_id: str, reason: int) -> None:
+        (self.loads if reason == 4 else self.holding).append(vm_id)
+        if len(self.holding) == self._holders:
+            self.all_holding.set()
 
 
 def write_modules(root: Path, files: dict[str, str]) -> Path:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 
-from host.runtime import CallContext, RpcNotFound
+from host.runtime import CallContext, LoadError, RpcNotFound
+from tests.runtime.helpers import PER_VM, LoadEvents
 
 V1 = {
     "main.lua": """
@@ -107,6 +109,45 @@ async def test_watcher_reloads_after_a_save_burst(tmp_path, runtimes):
     result = waiter.result()
     assert result.ok and runtime.generation == result.generation
     assert (await runtime.call_rpc("version", CTX, "")).startswith("v4@")
+
+
+async def test_top_level_runs_once_in_each_worker_vm_per_generation(tmp_path, runtimes):
+    events = LoadEvents()
+    runtime = await runtimes(tmp_path, {"m.lua": PER_VM}, host=events.host, lua_pool_size=2)
+    assert len(set(events.loads)) == len(events.loads) == 2  # both workers' VMs, no builder VM
+    answers = await asyncio.gather(*[runtime.call_rpc("count", CTX, "") for _ in range(50)])
+    assert len(events.loads) == 2  # no call loads anything
+    assert {a.split()[0] for a in answers} <= set(events.loads)
+    assert (await runtime.reload()).ok
+    assert len(set(events.loads)) == len(events.loads) == 4
+    answers = await asyncio.gather(*[runtime.call_rpc("count", CTX, "") for _ in range(20)])
+    assert {a.split()[0] for a in answers} <= set(events.loads[2:]) and {a.split()[2] for a in answers} == {"2"}
+
+
+async def test_a_vm_that_fails_to_load_keeps_the_old_generation_everywhere(runtime, tmp_path):
+    pool = runtime._pool
+    load = pool.load
+    builds: list[int] = []
+    lock = threading.Lock()
+
+    def one_vm_fails(number, modules, outbox):
+        # as when one worker's load hits the deadline under load: the other VM loads fine
+        with lock:
+            builds.append(number)
+            first = len(builds) == 1
+        if first:
+            raise LoadError(["main.lua:2: call exceeded the 500 ms deadline"])
+        return load(number, modules, outbox)
+
+    pool.load = one_vm_fails
+    (tmp_path / "main.lua").write_text(version(2))
+    result = await runtime.reload()
+    assert (result.ok, result.generation, result.errors) == (False, 1, ["main.lua:2: call exceeded the 500 ms deadline"])
+    assert builds == [2, 2]  # both VMs were built; neither is used
+    assert set(await asyncio.gather(*[runtime.call_rpc("version", CTX, "") for _ in range(20)])) == {"v1@1"}
+    pool.load = load
+    assert (await runtime.reload()).ok
+    assert await runtime.call_rpc("version", CTX, "") == "v2@2"
 
 
 async def test_reload_of_fifty_modules(tmp_path, runtimes):

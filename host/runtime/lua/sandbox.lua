@@ -51,6 +51,7 @@ string.rep = function(s, n, sep)
 end
 string.dump = nil
 
+
 python = nil
 package.loaded.python, package.loaded.ffi, package.preload.ffi, package.loaded.jit = nil, nil, nil, nil
 package.loaded.io, package.loaded.os, package.loaded.debug = nil, nil, nil
