@@ -9,12 +9,15 @@ is published only when every VM loaded; any failure keeps the old generation eve
 reports "file:line: message". Calls keep running on the old generation meanwhile; each
 worker adopts a new VM between jobs, so a call finishes on the generation it started on.
 Published generations are never mutated.
+
+A missing runtime.path is created (and logged), as Nakama does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -106,6 +109,7 @@ class Runtime:
         """Start the workers, load generation 1 in each (LoadError lists "file:line: message"),
         then the watcher."""
         loop = asyncio.get_running_loop()
+        await asyncio.to_thread(_ensure_dir, self.config.path)
         self._pool = WorkerPool(self.config.lua_pool_size, loop, self._load_vm, self.limits.timeout_ms)
         self._pool.start()
         errors = await self._build(1)
@@ -258,6 +262,13 @@ class Runtime:
             await self._hook("rt_after", name, "after", ctx, out, envelope, None)
         except RpcNotFound:
             pass
+
+
+def _ensure_dir(path: str) -> None:
+    """Nakama creates a missing runtime.path; a path that exists but is no directory stays an error."""
+    if not os.path.exists(path):
+        os.makedirs(path, exist_ok=True)
+        log.info("runtime.path %s did not exist: created it", path)
 
 
 def check_modules(path: str) -> list[str]:

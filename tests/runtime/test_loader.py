@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from host.runtime import CallContext, LoadError, check_modules
+from host.config import RuntimeConfig
+from host.runtime import CallContext, LoadError, Runtime, check_modules
 from host.runtime.snapshot import snapshot
-from tests.runtime.helpers import call, vm_with, write_modules
+from tests.runtime.helpers import call, make_engine, vm_with, write_modules
 
 
 def test_modules_are_named_by_relative_path_and_sorted(tmp_path):
@@ -129,3 +132,14 @@ async def test_module_state_is_per_vm_and_localcache_is_shared(tmp_path, runtime
     assert max(counts) <= 50 and counts[-1] >= 1
     await runtime.call_rpc("put", ctx, "shared")
     assert {await runtime.call_rpc("get", ctx, "") for _ in range(20)} == {"shared"}
+
+async def test_a_missing_runtime_path_is_created_as_nakama_does(tmp_path, caplog):
+    path = tmp_path / "data" / "modules"
+    runtime = Runtime(RuntimeConfig(path=str(path), hot_reload=False, lua_pool_size=1), make_engine().manager)
+    with caplog.at_level(logging.INFO, logger="nkhost.runtime"):
+        await runtime.start()
+    try:
+        assert path.is_dir() and runtime.generation == 1 and not runtime.rpc_exists("anything")
+        assert f"runtime.path {path} did not exist: created it" in caplog.text
+    finally:
+        await runtime.close()
