@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+import uuid
 
 import pytest
 
-from host.runtime import CallContext, LoadError, RpcNotFound
+from host.runtime import CallContext, HostOps, LoadError, RpcError, RpcNotFound
 from tests.runtime.helpers import PER_VM, LoadEvents
 
 V1 = {
@@ -148,6 +150,46 @@ async def test_a_vm_that_fails_to_load_keeps_the_old_generation_everywhere(runti
     pool.load = load
     assert (await runtime.reload()).ok
     assert await runtime.call_rpc("version", CTX, "") == "v2@2"
+
+
+SLOW = """
+    local nk = require("nakama")
+    nk.register_rpc(function(ctx, session)
+      nk.session_disconnect(session)  -- tells the test the call is running
+      while nk.localcache_get("go") == nil do end
+      return "{v}@" .. ctx.runtime_generation
+    end, "slow")
+    nk.register_rpc(function(ctx) return "{v}@" .. ctx.runtime_generation end, "version")
+"""
+
+
+async def test_a_call_in_flight_finishes_on_the_generation_it_started_on(tmp_path, runtimes):
+    running = asyncio.Event()
+    host = HostOps(session_disconnect=lambda session, reason: running.set())
+    runtime = await runtimes(tmp_path, {"main.lua": SLOW.replace("{v}", "old")}, host=host, lua_call_timeout_ms=5000)
+    slow = asyncio.create_task(runtime.call_rpc("slow", CTX, str(uuid.uuid4())))
+    await running.wait()
+    (tmp_path / "main.lua").write_text(SLOW.replace("{v}", "new"))
+    assert (await runtime.reload()).ok  # built by the free worker while the call runs
+    assert await runtime.call_rpc("version", CTX, "") == "new@2"
+    assert not slow.done()
+    runtime._services.cache.put(b"go", b"1")
+    assert await slow == "old@1"
+    assert await runtime.call_rpc("version", CTX, "") == "new@2"
+
+
+async def test_log_lines_carry_the_generation(runtime, tmp_path, caplog):
+    (tmp_path / "main.lua").write_text(
+        'local nk = require("nakama")\n'
+        'nk.register_rpc(function() print("from print") nk.logger_warn("from logger") local t = nil return t.x end, "log")\n'
+    )
+    assert (await runtime.reload()).ok
+    caplog.set_level(logging.INFO)
+    with pytest.raises(RpcError):
+        await runtime.call_rpc("log", CTX, "")
+    lines = [record.getMessage() for record in caplog.records]
+    assert "runtime_generation=2 from print" in lines and "runtime_generation=2 from logger" in lines
+    assert any(line.startswith("runtime_generation=2 rpc 'log' failed: main.lua:2: attempt to index local 't'") for line in lines)
 
 
 async def test_reload_of_fifty_modules(tmp_path, runtimes):
