@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from host.config import RuntimeConfig
 from host.runtime import CallContext, LoadError, Runtime, check_modules
 from host.runtime.snapshot import snapshot
-from tests.runtime.helpers import call, make_engine, vm_with, write_modules
+from tests.runtime.helpers import PER_VM, LoadEvents, call, make_engine, vm_with, write_modules
 
 
 def test_modules_are_named_by_relative_path_and_sorted(tmp_path):
@@ -120,18 +121,25 @@ async def test_start_raises_load_error_with_file_and_line(tmp_path, runtimes):
 
 
 async def test_module_state_is_per_vm_and_localcache_is_shared(tmp_path, runtimes):
-    runtime = await runtimes(tmp_path, {"m.lua": """
-        local nk = require("nakama")
-        local calls = 0
-        nk.register_rpc(function() calls = calls + 1 return tostring(calls) end, "local")
-        nk.register_rpc(function(ctx, p) nk.localcache_put("k", p) end, "put")
-        nk.register_rpc(function() return nk.localcache_get("k") end, "get")
-    """}, lua_pool_size=2)
+    events = LoadEvents(holders=2)
+    runtime = await runtimes(tmp_path, {"m.lua": PER_VM}, host=events.host, lua_pool_size=2, lua_call_timeout_ms=5000)
     ctx = CallContext()
-    counts = [int(await runtime.call_rpc("local", ctx, "")) for _ in range(50)]
-    assert max(counts) <= 50 and counts[-1] >= 1
-    await runtime.call_rpc("put", ctx, "shared")
-    assert {await runtime.call_rpc("get", ctx, "") for _ in range(20)} == {"shared"}
+    held = [asyncio.create_task(runtime.call_rpc("hold", ctx, "")) for _ in range(2)]
+    await events.all_holding.wait()  # one call in each VM
+    runtime._services.cache.put(b"go", b"1")
+    answers = await asyncio.gather(*held, *[runtime.call_rpc("count", ctx, "") for _ in range(40)])
+    counts: dict[str, list[int]] = {}
+    for answer in answers:
+        vm_id, n, _ = answer.split()
+        counts.setdefault(vm_id, []).append(int(n))
+    # Each VM has its own counter: two sequences that each run 1, 2, 3, ... (one shared
+    # counter could not answer 1 twice).
+    assert set(counts) == set(events.holding) and len(counts) == 2
+    assert all(sorted(seq) == list(range(1, len(seq) + 1)) for seq in counts.values())
+    assert sum(len(seq) for seq in counts.values()) == 42
+    await runtime.call_rpc("count", ctx, "")  # localcache is shared across VMs
+    assert runtime._services.cache.get(b"go") == b"1"
+
 
 async def test_a_missing_runtime_path_is_created_as_nakama_does(tmp_path, caplog):
     path = tmp_path / "data" / "modules"
