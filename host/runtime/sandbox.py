@@ -220,6 +220,11 @@ class Sandbox:
             _lua_sethook(self._state, None, 0, 0)
             _WATCH.add(self)
 
+    @property
+    def jit_on(self) -> bool:
+        """Whether LuaJIT's compiler is on in this VM (jit.status(), captured by the prelude)."""
+        return bool(self._host[b"jit_on"]())
+
     # Loading -------------------------------------------------------------------------
 
     def load(self, modules: Sequence[Module]) -> list[str]:

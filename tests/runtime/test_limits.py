@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from host.config import RuntimeConfig
 from host.runtime import CallOutOfMemory, CallTimeout, RpcError
 from host.runtime.sandbox import Limits
 from tests.runtime.helpers import call, rpc_vm, vm_with
@@ -84,10 +85,11 @@ def test_stack_overflow_is_an_ordinary_error(tmp_path):
 
 
 def test_jit_is_off_by_default_and_on_when_configured(tmp_path):
-    probe = "return tostring(require('nakama') ~= nil)"
+    assert Limits.from_config(RuntimeConfig()).jit is False
     for jit in (False, True):
-        vm = rpc_vm(tmp_path / str(jit), probe, Limits(timeout_ms=100, jit=jit))
-        assert call(vm) == "true"
+        vm = rpc_vm(tmp_path / str(jit), "local n = 0 for i = 1, 1e5 do n = n + i end return tostring(n)", Limits(timeout_ms=1000, jit=jit))
+        assert call(vm) == "5000050000"
+        assert vm.jit_on is jit  # jit.status(), read after a hot loop
     # With the JIT off the hook sees every loop; a compiled hot loop would be invisible to it.
     vm = rpc_vm(tmp_path / "off", "local n = 0 for i = 1, 1e6 do n = n + i end while true do end", FAST)
     with pytest.raises(CallTimeout):

@@ -37,6 +37,7 @@ if not cfg.jit then
 end
 
 local sethook, getinfo, traceback = debug.sethook, debug.getinfo, debug.traceback
+local jit_status = jit.status
 
 -- Lupa reads metatables with raw lua_getmetatable, so hiding them from Lua costs it nothing.
 getmetatable(python.none).__metatable = false
@@ -336,7 +337,10 @@ local function describe(e)
   return tostring(e), 13, false
 end
 
-local host = { st = st, reset = reset, hook_thread = hook_thread, hook_state = tostring(hook_thread) }
+local host = {
+  st = st, reset = reset, hook_thread = hook_thread, hook_state = tostring(hook_thread),
+  jit_on = function() return (jit_status()) end, -- what LuaJIT says, not what was asked for
+}
 
 -- Loads one module under the limits; returns nil or the error text.
 function host.load_module(name)
