@@ -12,21 +12,43 @@ from host.runtime.outbox import LoopTimeout, Outbox
 from tests.runtime.helpers import call, rpc_vm
 
 
-async def test_posts_and_asks_run_in_fifo_order_with_batched_wakeups():
-    loop = asyncio.get_running_loop()
-    outbox = Outbox(loop)
-    seen: list[int] = []
-    wakeups = 0
+def _counting_wakeups(loop: asyncio.AbstractEventLoop) -> list[int]:
+    """Count call_soon_threadsafe calls on ``loop`` (undone by deleting the attribute)."""
+    wakeups = [0]
     original = loop.call_soon_threadsafe
 
     def counting(*args):
-        nonlocal wakeups
-        wakeups += 1
+        wakeups[0] += 1
         return original(*args)
 
     loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+    return wakeups
+
+
+async def test_a_burst_of_posts_wakes_the_loop_once():
+    loop = asyncio.get_running_loop()
+    outbox = Outbox(loop)
+    seen: list[int] = []
+    wakeups = _counting_wakeups(loop)
+    try:
+        # The loop is busy (blocked in join) for the whole burst, as when it serves sockets.
+        thread = threading.Thread(target=lambda: [outbox.post(seen.append, i) for i in range(2000)])
+        thread.start()
+        thread.join()
+        assert wakeups == [1] and seen == []
+        drained = loop.create_future()
+        outbox.post(drained.set_result, None)  # queued behind the burst: no new wake-up
+        await drained
+    finally:
+        del loop.call_soon_threadsafe
+    assert wakeups == [1] and seen == list(range(2000))
+
+
+async def test_posts_and_asks_run_in_fifo_order():
+    loop = asyncio.get_running_loop()
+    outbox = Outbox(loop)
+    seen: list[int] = []
     answers: list[int] = []
-    finished = asyncio.Event()
 
     def worker():
         for i in range(2000):
@@ -34,23 +56,34 @@ async def test_posts_and_asks_run_in_fifo_order_with_batched_wakeups():
                 answers.append(outbox.ask(5.0, lambda n=i: (seen.append(n), len(seen))[1]))
             else:
                 outbox.post(seen.append, i)
-        loop.call_soon_threadsafe(finished.set)
+        outbox.post(finished.set)
 
-    try:
-        thread = threading.Thread(target=worker)
-        thread.start()
-        await finished.wait()
-        thread.join()
-    finally:
-        del loop.call_soon_threadsafe
-    while len(seen) < 2000:  # the last posts may still be queued behind the finish signal
-        await asyncio.sleep(0)
+    finished = asyncio.Event()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    await finished.wait()
+    thread.join()
     assert seen == list(range(2000))
     assert answers == [500, 1000, 1500, 2000]
-    assert wakeups < 2000
 
 
-async def test_ask_times_out_and_errors_come_back():
+async def test_an_ask_the_loop_does_not_answer_times_out():
+    loop = asyncio.get_running_loop()
+    outbox = Outbox(loop)
+    ran: list[str] = []
+    outcome: list[BaseException] = []
+    # The loop stays blocked (join) for longer than the ask's timeout, so it cannot answer.
+    thread = threading.Thread(target=lambda: outcome.append(_catch(lambda: outbox.ask(0.05, ran.append, "late"))))
+    thread.start()
+    thread.join()
+    assert isinstance(outcome[0], LoopTimeout) and "did not answer" in str(outcome[0]) and ran == []
+    done = loop.create_future()
+    outbox.post(done.set_result, None)
+    await done
+    assert ran == ["late"]  # it still runs later, in order; nobody waits for its answer
+
+
+async def test_ask_errors_come_back_and_a_closed_outbox_refuses():
     outbox = Outbox(asyncio.get_running_loop())
 
     def boom():
