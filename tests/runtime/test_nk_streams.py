@@ -182,6 +182,14 @@ async def test_send_raw_and_session_disconnect_go_to_the_host(world):
     assert world.disconnected == [(alice.session_id, 3)]
 
 
+@pytest.mark.parametrize("args,reason", [("", 4), (", nil", 4), (", 0", 0), (", 3", 3)])
+async def test_session_disconnect_reason_defaults_to_disconnect(world, args, reason):
+    alice = world.connect("alice")
+    await world.run(alice, f"nk.session_disconnect(ctx.session_id{args})")
+    await world.run(alice, "return 'flush'")  # the disconnect was posted: the next reply comes after it
+    assert world.disconnected == [(alice.session_id, reason)]
+
+
 async def test_host_operations_without_a_network_layer(tmp_path, runtimes):
     engine = make_engine()
     runtime = await runtimes(tmp_path, RUNNER, engine=engine)
