@@ -108,6 +108,7 @@ class Limits:
     max_memory_mb: int = 64
     jit: bool = False
     hook_every: int = 1000  # instructions between deadline checks; the cost hardly depends on it
+    max_subject: int = 64 << 10  # string.find/match/gmatch/gsub subject cap when the pattern has specials
 
     @classmethod
     def from_config(cls, config: RuntimeConfig) -> Limits:
@@ -191,6 +192,7 @@ class Sandbox:
         self._watch_every = min(0.05, max(0.002, limits.timeout_ms / 1000.0 / 20))
         cfg = {
             b"max_str": limits.max_string,
+            b"max_subject": limits.max_subject,
             b"hook_n": limits.hook_interval,
             b"jit": limits.jit,
             b"async_hook": self._async,

@@ -96,6 +96,42 @@ def test_jit_is_off_by_default_and_on_when_configured(tmp_path):
         call(vm)
 
 
+PATTERN_CAP = 64 << 10
+
+
+@pytest.mark.parametrize("expr", [
+    "string.find(s, 'a*b')",
+    "s:find('a*b')",
+    "s:find('a*b', 1, false)",
+    "string.match(s, '.-b')",
+    "s:match('(a+)b')",
+    "s:gmatch('a*b')",
+    "string.gsub(s, 'a*b', '')",
+    "s:gsub('%a', 'x')",
+])
+def test_pattern_functions_refuse_long_subjects(tmp_path, expr):
+    vm = rpc_vm(tmp_path, f"local s = ('a'):rep({PATTERN_CAP + 1}) local ok, e = pcall(function() return {expr} end) return e")
+    fname = expr.split("(")[0].replace("s:", "string.")
+    assert call(vm).endswith(f"{fname}: subject of {PATTERN_CAP + 1} bytes is over the {PATTERN_CAP} byte limit for pattern matching (split it, or use a plain find)")
+
+
+def test_pattern_functions_below_the_cap_and_plain_finds_are_unchanged(tmp_path):
+    vm = rpc_vm(tmp_path, f"""
+        local big, s = ('a'):rep(2 ^ 20), ('a'):rep({PATTERN_CAP})
+        local out = {{}}
+        out[#out + 1] = select(2, s:find('a*$'))
+        out[#out + 1] = #(s:match('a+'))
+        out[#out + 1] = select(2, s:gsub('a', 'b'))
+        out[#out + 1] = tostring(big:find('a.b', 1, true))  -- plain: uncapped
+        out[#out + 1] = tostring(string.find(big .. 'xy', 'xy'))  -- no specials: searched plainly
+        out[#out + 1] = #nk.json_encode(big)  -- the trusted encoder is not capped
+        local n = 0 for w in ('k=v, a=b'):gmatch('(%w+)=(%w+)') do n = n + 1 end
+        out[#out + 1] = n
+        return table.concat(out, ' ')
+    """)
+    assert call(vm) == f"{PATTERN_CAP} {PATTERN_CAP} {PATTERN_CAP} nil {(1 << 20) + 1} {(1 << 20) + 2} 2"
+
+
 async def test_vm_stuck_in_a_c_function_is_retired_and_replaced(tmp_path, runtimes):
     # A backtracking pattern runs inside one C call, where no hook fires.
     runtime = await runtimes(tmp_path, {"m.lua": """

@@ -5,7 +5,8 @@
 -- from user code except through the closures placed in that environment.
 --
 -- Arguments (from host/runtime/sandbox.py):
---   cfg      {max_str, hook_n, jit, async_hook, timeout, node, version, generation, env, json_src}
+--   cfg      {max_str, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
+--             json_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
 local cfg, pyfuncs, py = ...
@@ -39,6 +40,9 @@ end
 local sethook, getinfo, traceback = debug.sethook, debug.getinfo, debug.traceback
 local jit_status = jit.status
 
+-- The trusted JSON encoder captures the library functions now, before any cap below.
+local json = load(cfg.json_src, "=json", "t", _G)()
+
 -- Lupa reads metatables with raw lua_getmetatable, so hiding them from Lua costs it nothing.
 getmetatable(python.none).__metatable = false
 getmetatable("").__metatable = false
@@ -52,6 +56,26 @@ string.rep = function(s, n, sep)
 end
 string.dump = nil
 
+-- Lua patterns backtrack inside one C call, where no hook fires (notes §3.4: `a*b` on 16 KiB of
+-- "a" takes 1.5 s, on 64 KiB 24 s). So find/match/gmatch/gsub refuse a subject longer than
+-- MAX_SUBJECT when the pattern has a special character; a plain find (4th argument true, or a
+-- pattern without specials, which Lua searches plainly) stays uncapped. Below the cap the
+-- functions are Lua's own (tail calls: results and error texts unchanged).
+local MAX_SUBJECT, SPECIAL = cfg.max_subject, "[%^%$%*%+%?%.%(%)%[%]%%%-]"
+local sfind, smatch, sgmatch, sgsub = string.find, string.match, string.gmatch, string.gsub
+local function check_subject(fname, s, p)
+  if type(s) == "string" and #s > MAX_SUBJECT and type(p) == "string" and sfind(p, SPECIAL) then
+    error(format("%s: subject of %d bytes is over the %d byte limit for pattern matching"
+      .. " (split it, or use a plain find)", fname, #s, MAX_SUBJECT), 3)
+  end
+end
+string.find = function(s, p, init, plain)
+  if not plain then check_subject("string.find", s, p) end
+  return sfind(s, p, init, plain)
+end
+string.match = function(s, p, init) check_subject("string.match", s, p) return smatch(s, p, init) end
+string.gmatch = function(s, p) check_subject("string.gmatch", s, p) return sgmatch(s, p) end
+string.gsub = function(s, p, repl, n) check_subject("string.gsub", s, p) return sgsub(s, p, repl, n) end
 
 python = nil
 package.loaded.python, package.loaded.ffi, package.preload.ffi, package.loaded.jit = nil, nil, nil, nil
@@ -312,7 +336,6 @@ nk.get_context = function()
   return current_ctx or make_ctx("run_once")
 end
 
-local json = load(cfg.json_src, "=json", "t", _G)()
 local json_encode = json.encode
 nk.json_encode = function(v)
   local ok, s = pcall(json_encode, v)
