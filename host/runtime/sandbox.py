@@ -50,10 +50,11 @@ def _deny(*_: Any) -> Any:
     raise AttributeError("Python attribute access is disabled")
 
 
-# The deadline hook, switched on only when needed (see lua/sandbox.lua, "Limits"). lupa links
-# LuaJIT into its extension module and exports the C API; lua_sethook may be called from
-# another thread while the VM runs (LuaJIT supports it asynchronously, as from a signal
-# handler). If the symbols are missing the hook simply stays on, as with the JIT.
+# The deadline hook, switched on only when needed (see lua/sandbox.lua, "Limits", and the
+# README's "Limits"). lupa links LuaJIT into its extension module and exports the C API;
+# lua_sethook may be called from another thread while the VM runs (LuaJIT: "can be called
+# asynchronously (e.g. during a signal)"). If the symbols are missing the hook simply stays on,
+# as with the JIT.
 try:
     _lib = ctypes.CDLL(luajit21.__file__)
     _lua_sethook = _lib.lua_sethook
@@ -62,15 +63,19 @@ try:
     _lua_gethook = _lib.lua_gethook
     _lua_gethook.argtypes = [ctypes.c_void_p]
     _lua_gethook.restype = ctypes.c_void_p
+    _lua_gethookmask = _lib.lua_gethookmask
+    _lua_gethookmask.argtypes = [ctypes.c_void_p]
+    _lua_gethookmask.restype = ctypes.c_int
 except (OSError, AttributeError):  # pragma: no cover - a lupa build without exported symbols
-    _lua_sethook = _lua_gethook = None
+    _lua_sethook = _lua_gethook = _lua_gethookmask = None
 _LUA_MASKCOUNT = 8
 
 
 class _DeadlineWatch:
     """One daemon thread for the process: switches the count hook on in every VM whose call is
-    past its deadline. It wakes every 1/20 of the shortest registered deadline (2-50 ms), so an
-    abort comes at most that late; a call that ends first never pays for the hook."""
+    past its deadline, and checks on every pass that it is still on until the call returns. It
+    wakes every 1/20 of the shortest registered deadline (2-50 ms), so an abort comes at most
+    that late; a call that ends first never pays for the hook."""
 
     def __init__(self) -> None:
         self._vms: weakref.WeakSet[Sandbox] = weakref.WeakSet()
@@ -93,7 +98,7 @@ class _DeadlineWatch:
             for vm in vms:
                 period = min(period, vm._watch_every)
                 expires = vm._expires
-                if expires and now > expires and not vm._hooked:
+                if expires and now > expires:
                     vm._hook_on(now)
             del vms
             time.sleep(period)
@@ -332,9 +337,15 @@ class Sandbox:
                 self._recover_memory()
 
     def _hook_on(self, now: float) -> None:
-        """Watchdog thread: the running call is past its deadline; the hook aborts it."""
+        """Watchdog thread: the running call is past its deadline; make sure the hook is on.
+
+        Looked at on every pass, not once: lua_sethook updates the VM's hook mask with a plain
+        read-modify-write, and a __gc finalizer ending on the VM thread at that instant restores
+        the mask it saved (LuaJIT's hook_restore), dropping the count bit. The hook itself only
+        ever re-installs a count hook, so a mask without it means the switch-on was lost.
+        """
         with self._hook_lock:
-            if self._expires and now > self._expires and not self._hooked:
+            if self._expires and now > self._expires and not _lua_gethookmask(self._state) & _LUA_MASKCOUNT:
                 _lua_sethook(self._state, self._hookf, _LUA_MASKCOUNT, 1)
                 self._hooked = True
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from host.config import RuntimeConfig
-from host.runtime import CallOutOfMemory, CallTimeout, RpcError
-from host.runtime.sandbox import Limits
+from host.runtime import CallOutOfMemory, CallTimeout, RpcError, sandbox
+from host.runtime.sandbox import Limits, _lua_gethookmask
 from tests.runtime.helpers import call, rpc_vm, vm_with
 
 FAST = Limits(timeout_ms=100, max_memory_mb=32)
@@ -94,6 +95,40 @@ def test_jit_is_off_by_default_and_on_when_configured(tmp_path):
     vm = rpc_vm(tmp_path / "off", "local n = 0 for i = 1, 1e6 do n = n + i end while true do end", FAST)
     with pytest.raises(CallTimeout):
         call(vm)
+
+
+def test_the_deadline_hook_is_off_between_calls(tmp_path):
+    vm = rpc_vm(tmp_path, "while true do end", FAST)
+    assert _lua_gethookmask(vm._state) == 0
+    with pytest.raises(CallTimeout):
+        call(vm)  # the watchdog switched the hook on for this call only
+    assert _lua_gethookmask(vm._state) == 0
+    assert call(vm, rpc="ok") == "ok"
+
+
+def test_a_lost_hook_switch_on_is_put_back(tmp_path, monkeypatch):
+    # lua_sethook from the watchdog thread is a read-modify-write of the VM's hook mask; a __gc
+    # finalizer ending on the VM thread at that instant writes its saved mask back and drops it.
+    vm = rpc_vm(tmp_path, "while true do end", FAST)
+    real = sandbox._lua_sethook
+    dropped = []
+
+    def lossy(state, hook, mask, count):
+        if hook and not dropped:
+            dropped.append(mask)  # this switch-on is overwritten, as by hook_restore
+            return 1
+        return real(state, hook, mask, count)
+
+    monkeypatch.setattr(sandbox, "_lua_sethook", lossy)
+    outcome: list[BaseException] = []
+    worker = threading.Thread(target=lambda: outcome.append(pytest.raises(CallTimeout, call, vm).value))
+    worker.start()
+    worker.join(3.0)
+    escaped = worker.is_alive()
+    if escaped:  # stop the runaway before failing
+        real(vm._state, vm._hookf, 8, 1)
+        worker.join()
+    assert dropped and not escaped and outcome[0].code == 4
 
 
 PATTERN_CAP = 64 << 10
