@@ -44,13 +44,14 @@ class StreamManager:
 
     # Stream membership ------------------------------------------------------------
 
-    def _local_sink(self, session_id: str) -> SessionSink:
+    def _meta(self, session_id: str, hidden: bool, persistence: bool, status: str) -> PresenceMeta:
+        """The metadata of a join or update; the username is the session's (Nakama ignores the caller's)."""
         if not is_local_session(session_id, self._hash):
             raise NodeNotFound()
         sink = self.router.sink(session_id)
         if sink is None:
             raise SessionNotFound()
-        return sink
+        return PresenceMeta(hidden, persistence, sink.username, status)
 
     def user_join(
         self,
@@ -65,8 +66,7 @@ class StreamManager:
 
         Raises NodeNotFound, SessionNotFound, or SessionClosed (closing session).
         """
-        sink = self._local_sink(session_id)
-        is_new, events = self.tracker.track(session_id, stream, user_id, PresenceMeta(hidden, persistence, sink.username, status))
+        is_new, events = self.tracker.track(session_id, stream, user_id, self._meta(session_id, hidden, persistence, status))
         self.router.publish(events)
         return is_new
 
@@ -80,8 +80,7 @@ class StreamManager:
         status: str = "",
     ) -> None:
         """Upsert the presence metadata (works even if the user never joined)."""
-        sink = self._local_sink(session_id)
-        self.router.publish(self.tracker.update(session_id, stream, user_id, PresenceMeta(hidden, persistence, sink.username, status)))
+        self.router.publish(self.tracker.update(session_id, stream, user_id, self._meta(session_id, hidden, persistence, status)))
 
     def user_leave(self, stream: StreamId, user_id: str, session_id: str) -> None:
         """Untrack; a no-op when absent. Only the node is checked, as Nakama does."""
