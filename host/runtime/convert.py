@@ -46,7 +46,32 @@ def _plain(value: Any, depth: int) -> Any:
 
     Fresh containers on every occurrence also sidestep lupa#297 (an object met twice
     by table_from becomes an empty table the second time).
+
+    Exact types first (str, the scalars, dict, list): hook requests and envelopes are
+    JSON-shaped, and the ABC ``isinstance`` checks cost most of the walk (a 3-level request
+    dict: 5.7 -> ~2 us). Anything else (a str subclass, a Mapping, a tuple) takes the
+    general path, with the same result as before.
     """
+    kind = type(value)
+    if kind is str:
+        return value.encode()
+    if kind in _SCALARS:
+        return value
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
+        depth += 1
+        if kind is dict:
+            return {
+                (k.encode() if type(k) is str else _plain(k, depth)): (v.encode() if type(v) is str else _plain(v, depth))
+                for k, v in value.items()
+                if v is not None
+            }
+        return [v.encode() if type(v) is str else _plain(v, depth) for v in value]
+    return _plain_general(value, depth)
+
+
+def _plain_general(value: Any, depth: int) -> Any:
     if value is None or isinstance(value, (bool, int, float, bytes)):
         return value
     if isinstance(value, str):
@@ -70,6 +95,8 @@ def to_lua(lua: Any, value: Any) -> Any:
         return value
     if kind is str:
         return value.encode()
+    if kind is dict or kind is list:  # hook requests and envelopes: skip the ABC checks below
+        return lua.table_from(_plain(value, 0), recursive=True)
     if kind is Ready:
         value = value.value
         if isinstance(value, (Mapping, list, tuple)):

@@ -282,14 +282,12 @@ class Sandbox:
             ctx.user_id.encode(),
             ctx.username.encode(),
             ctx.user_session_exp,
-            to_lua(lua, ctx.vars) if ctx.vars else None,
             ctx.session_id.encode(),
             ctx.lang.encode(),
-            to_lua(lua, ctx.headers) if ctx.headers else None,
-            to_lua(lua, ctx.query_params) if ctx.query_params else None,
             ctx.client_ip.encode(),
             ctx.client_port.encode(),
             ctx.trace_id.encode(),
+            *_ctx_maps(lua, ctx),
         )
         if result == 0:
             raise RpcNotFound(key)
@@ -305,7 +303,7 @@ class Sandbox:
 
     def shutdown(self, ctx: CallContext) -> list[str]:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""
-        errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, None, b"", b"", None, None, b"", b"", b"")
+        errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, b"", b"", b"", b"", b"")
         return [_text(e) for e in errors.values()]
 
     def _guarded(self, fn: Any, *args: Any) -> Any:
@@ -361,6 +359,95 @@ class Sandbox:
         self.lua.set_max_memory(0)
         self.lua.gccollect()
         self.lua.set_max_memory(self.limits.max_bytes)
+
+
+def _ctx_name(value: Any) -> bytes:
+    """A name in ctx.vars/headers/query_params: a str (or bytes) only, never nil or NaN."""
+    kind = type(value)
+    if kind is str:
+        return value.encode()
+    if kind is bytes:
+        return value
+    raise TypeError(f"cannot pass a {kind.__name__} to Lua as a context name")
+
+
+def _ctx_str(value: Any) -> Any:
+    """One value of ctx.vars/headers/query_params as a flat-list slot: str as UTF-8,
+    bytes and numbers as they are (what ``_plain`` did); never a container (table_from below is
+    not recursive, so a container would reach Lua as a Python object)."""
+    kind = type(value)
+    if kind is str:
+        return value.encode()
+    if kind in _CTX_SCALARS:
+        return value
+    raise TypeError(f"cannot pass a {kind.__name__} to Lua as a context name or value")
+
+
+_CTX_SCALARS = frozenset({bytes, int, float, bool, type(None)})
+_NO_MAPS = (None, None, None, None)
+
+
+def _ctx_maps(lua: Any, ctx: CallContext) -> tuple[Any, Any, Any, Any]:
+    """ctx.vars, ctx.headers and ctx.query_params as one flat Lua array, for make_ctx in
+    lua/sandbox.lua to build the nested tables from: (flat, vars_end, headers_end, end).
+
+    The array holds vars as ``name, value`` pairs (slots 1..vars_end), then headers and then
+    query params as ``name, count, value_1 .. value_count`` runs (to headers_end, then to end;
+    the ends are passed, not taken from ``#flat``, which a None value would make ambiguous).
+    Every name and value is one slot, whatever bytes it holds (``\0``, ``=``, ``,``...), so no
+    value can shift or inject entries; counts come from ``len`` here, never from the data.
+    ``table_from`` on a flat list of strings costs ~1.3 us; the recursive copy of the maps it
+    replaces (``to_lua``) cost ~20 us for 5 headers. vars_end is None when ctx.vars is empty
+    (ctx.vars then stays absent, as before); a None var or list is dropped, as ``_plain`` did.
+    """
+    variables, headers, query = ctx.vars, ctx.headers, ctx.query_params
+    if not (variables or headers or query):
+        return _NO_MAPS
+    flat: list[Any] = []
+    vars_end = None
+    if variables:
+        add = flat.append
+        for name, value in variables.items():
+            if value is not None:
+                add(name.encode() if type(name) is str else _ctx_name(name))
+                add(value.encode() if type(value) is str else _ctx_str(value))
+        vars_end = len(flat)
+    if headers:
+        _add_multi(flat, headers)
+    headers_end = len(flat)
+    if query:
+        _add_multi(flat, query)
+    return lua.table_from(flat), vars_end, headers_end, len(flat)
+
+
+def _add_multi(flat: list[Any], section: Mapping[Any, Any]) -> None:
+    """Appends ``name, count, values...`` for each entry of a dict[str, list[str]].
+
+    The fast loop takes str names and lists of str only (``str.encode`` itself raises
+    TypeError for anything else, even an object with its own ``encode``); on anything else the
+    section is redone by the strict loop below.
+    """
+    start = len(flat)
+    add, encode = flat.append, str.encode
+    try:
+        for name, values in section.items():
+            if type(values) is not list:
+                raise TypeError
+            add(encode(name))
+            add(len(values))
+            for value in values:
+                add(encode(value))
+        return
+    except TypeError:
+        del flat[start:]
+    for name, values in section.items():
+        if values is None:
+            continue
+        if not isinstance(values, (list, tuple)):
+            raise TypeError(f"cannot pass a {type(values).__name__} to Lua as a list of context values")
+        add(_ctx_name(name))
+        add(len(values))
+        flat.extend([_ctx_str(v) for v in values])
 
 
 _POSITION = re.compile(r"^(.+?):(\d+): ")

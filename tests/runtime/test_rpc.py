@@ -164,3 +164,129 @@ async def test_hooks(tmp_path, runtimes):
     assert json.loads(runtime._services.cache.get(b"rt_after")) == [None, envelope]  # {nil, env}: an array, hole as null
     # No hook registered: the request passes through unchanged.
     assert await runtime.before_req("AuthenticateCustom", ctx, {"id": "x"}) == {"id": "x"}
+
+
+# ctx.headers / query_params / vars cross as one flat array and are rebuilt in the prelude
+# (sandbox.py _ctx_maps, lua/sandbox.lua make_ctx). This dump is exact for any bytes: every
+# string is length-prefixed, and it fails on anything but the shapes Nakama has.
+CTX_DUMP = {"dump.lua": """
+    local nk = require("nakama")
+    local function str(s) assert(type(s) == "string", "not a string: " .. type(s)) return #s .. ":" .. s end
+    local function dump(t, multi)
+      assert(type(t) == "table")
+      local names, out = {}, {}
+      for k in pairs(t) do names[#names + 1] = k end
+      table.sort(names)
+      for _, k in ipairs(names) do
+        out[#out + 1] = str(k)
+        local v = t[k]
+        if multi then
+          assert(type(v) == "table")
+          local n = 0
+          for _ in pairs(v) do n = n + 1 end
+          assert(n == #v, "values must be an array")
+          out[#out + 1] = "[" .. #v
+          for i = 1, #v do out[#out + 1] = str(v[i]) end
+        else
+          out[#out + 1] = str(v)
+        end
+      end
+      return table.concat(out, "|")
+    end
+    nk.register_rpc(function(ctx)
+      return dump(ctx.headers, true) .. "#" .. dump(ctx.query_params, true) .. "#" ..
+        (ctx.vars == nil and "novars" or dump(ctx.vars, false))
+    end, "dump")
+"""}
+
+
+def _dump(mapping: dict, multi: bool) -> str:
+    def s(text: str) -> str:
+        return f"{len(text.encode())}:{text}"
+
+    out = []
+    for name in sorted(mapping, key=str.encode):
+        out.append(s(name))
+        if multi:
+            out.append(f"[{len(mapping[name])}")
+            out.extend(s(v) for v in mapping[name])
+        else:
+            out.append(s(mapping[name]))
+    return "|".join(out)
+
+
+TRICKY = ["a\0b", "=", "k=v", "a,b;c", "x\ny\r\n", "", "\0", "|1:|", "é\u2028\U0001f600", "0", "%s%n"]
+
+
+async def test_context_maps_round_trip_any_bytes_and_keep_order(tmp_path, runtimes):
+    runtime = await runtimes(tmp_path, CTX_DUMP)
+    headers = {
+        "X-Multi": ["first", "second", "third", "second"],
+        "X-Tricky": TRICKY,
+        "X\0Name=1": ["v\0=\0v"],
+        "Empty-List": [],
+        "Single": ["\0" * 3],
+        "2": ["numeric-looking name"],
+    }
+    query = {"q": ["a", "b\0c", "=d"], "\0": ["\0"], "x": ["1"]}
+    variables = {"tier": "gold", "k\0=": "v\0=", "empty": ""}
+    ctx = CallContext(user_id="u-1", username="alice", vars=variables, headers=headers, query_params=query)
+    got = await runtime.call_rpc("dump", ctx, "")
+    assert got == f"{_dump(headers, True)}#{_dump(query, True)}#{_dump(variables, False)}"
+    # Without a user there are no vars, as before; without maps, empty tables.
+    got = await runtime.call_rpc("dump", CallContext(vars=variables, query_params=query), "")
+    assert got == f"#{_dump(query, True)}#novars"
+    assert await runtime.call_rpc("dump", CallContext(user_id="u"), "") == "##novars"
+
+
+async def test_a_value_cannot_inject_entries(tmp_path, runtimes):
+    """A value that looks like the encoding's own structure (a name, a count) stays one value."""
+    runtime = await runtimes(tmp_path, CTX_DUMP)
+    headers = {"A": ["B", "1", "C"], "D": ["2"]}
+    query = {"q": ["X", "3", "Y", "Z", "W"]}
+    got = await runtime.call_rpc("dump", CallContext(user_id="u", vars={"a": "b"}, headers=headers, query_params=query), "")
+    assert got == f"{_dump(headers, True)}#{_dump(query, True)}#{_dump({'a': 'b'}, False)}"
+
+
+async def test_http_and_socket_contexts_look_as_before(runtime):
+    http = CallContext(
+        headers={"Accept": ["*/*"], "User-Agent": ["bench/1.0"], "X-Many": ["1", "2"]}, query_params={"unwrap": ["true"]},
+        client_ip="127.0.0.1", client_port="5555", trace_id="t-1",
+    )
+    got = json.loads(await runtime.call_rpc("ctx", http, ""))
+    assert got == {
+        "env": {"region": "eu", "mode": "test"}, "execution_mode": "rpc", "node": "nakama", "version": "nkhost",
+        "runtime_generation": 1, "headers": {"Accept": ["*/*"], "User-Agent": ["bench/1.0"], "X-Many": ["1", "2"]},
+        "query_params": {"unwrap": ["true"]}, "client_ip": "127.0.0.1", "client_port": "5555", "trace_id": "t-1",
+    }
+    socket = CallContext(
+        user_id="u-1", username="alice", user_session_exp=1700000000, session_id="s-1", lang="en",
+        client_ip="10.0.0.1", client_port="5555", trace_id="t-2",
+    )
+    got = json.loads(await runtime.call_rpc("ctx", socket, ""))
+    assert got == {
+        "env": {"region": "eu", "mode": "test"}, "execution_mode": "rpc", "node": "nakama", "version": "nkhost",
+        "runtime_generation": 1, "headers": {}, "query_params": {}, "user_id": "u-1", "username": "alice",
+        "user_session_exp": 1700000000, "session_id": "s-1", "lang": "en", "client_ip": "10.0.0.1",
+        "client_port": "5555", "trace_id": "t-2",
+    }
+    # An HTTP call with a Bearer token: user and vars, no session.
+    bearer = CallContext(user_id="u-1", username="alice", vars={"a": "b"}, user_session_exp=1, headers={"A": ["b"]})
+    got = json.loads(await runtime.call_rpc("ctx", bearer, ""))
+    assert got["vars"] == {"a": "b"} and got["headers"] == {"A": ["b"]} and got["query_params"] == {}
+    assert "session_id" not in got and "lang" not in got
+
+
+async def test_context_values_that_are_not_strings_are_refused(runtime, caplog):
+    """The flat array is not converted recursively, so a container must never reach it."""
+    for ctx in (
+        CallContext(headers={"A": [{"x": "y"}]}),
+        CallContext(headers={"A": "not a list"}),
+        CallContext(user_id="u", vars={"a": ["b"]}),
+    ):
+        with pytest.raises(RpcError, match="internal runtime error"):
+            await runtime.call_rpc("ctx", ctx, "")
+    assert "cannot pass a dict to Lua" in caplog.text and "cannot pass a list to Lua" in caplog.text
+    # A tuple of values is a list, as before.
+    got = json.loads(await runtime.call_rpc("ctx", CallContext(headers={"A": ("1", "2")}), ""))
+    assert got["headers"] == {"A": ["1", "2"]}

@@ -285,14 +285,45 @@ end
 
 local ENV, NODE, VERSION, GENERATION = cfg.env, cfg.node, cfg.version, cfg.generation
 
-local function make_ctx(mode, user_id, username, exp, vars, session_id, lang, headers, query, ip, port, trace_id)
+-- ctx.headers / ctx.query_params from flat[i..stop]: runs of name, count, value_1..value_count
+-- (sandbox.py, _ctx_maps). Every name and value is one slot and counts come from the host, so
+-- no value can shift or inject entries; values are read by index (a hole stays a hole).
+local function multi_map(flat, i, stop)
+  local t = {}
+  while i < stop do
+    local n = flat[i + 1]
+    local values
+    if n == 1 then
+      values = { flat[i + 2] } -- the common case; the constructor sizes the table (~40% less)
+    else
+      values = {}
+      for j = 1, n do values[j] = flat[i + 1 + j] end
+    end
+    t[flat[i]] = values
+    i = i + 2 + n
+  end
+  return t
+end
+
+-- flat: nil, or vars as name, value pairs in 1..vars_end (vars_end nil: no vars), then headers
+-- to headers_end, then query params to n.
+local function make_ctx(mode, user_id, username, exp, session_id, lang, ip, port, trace_id, flat, vars_end, headers_end, n)
+  local headers, query
+  if flat ~= nil then
+    headers = multi_map(flat, (vars_end or 0) + 1, headers_end + 1)
+    query = multi_map(flat, headers_end + 1, n + 1)
+  end
   local c = {
     env = copy(ENV), execution_mode = mode, node = NODE, version = VERSION, runtime_generation = GENERATION,
     headers = headers or {}, query_params = query or {},
   }
   if user_id ~= nil and user_id ~= "" then
     c.user_id, c.username, c.user_session_exp = user_id, username, exp
-    if vars ~= nil then c.vars = vars end
+    if vars_end ~= nil then
+      local vars = {}
+      for i = 1, vars_end, 2 do vars[flat[i]] = flat[i + 1] end
+      c.vars = vars
+    end
     if session_id ~= nil and session_id ~= "" then c.session_id, c.lang = session_id, lang end
   end
   if ip ~= nil and ip ~= "" then c.client_ip = ip end
