@@ -62,7 +62,7 @@ async def main() -> None:
     mods = work / "mods"
     mods.mkdir()
     shutil.copy(BENCH_LUA, mods / "bench.lua")
-    print(f"lupa LuaJIT runtime, pool size = cpu count, {WINDOW} calls in flight")
+    print(f"lupa LuaJIT runtime, pool size = the default (2 x CPU count), {WINDOW} calls in flight")
 
     manager = engine()
     runtime = await start(str(mods), manager)
