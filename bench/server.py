@@ -1,18 +1,25 @@
 """End-to-end server benchmark: a real nkhost process, load generators in other processes.
 
-Run: python bench/server.py [--quick]
+Run: python bench/server.py [--quick] [--rounds N] [--jit] [--pool N]
 
 Loads the shared benchmark module (bench.lua, the one the Go reference server was
 measured with) and prints, beside the reference figures quoted in issue 4:
 socket RPC bench.echo (64 sockets), HTTP RPC, bench.json, bench.cpu, fan-out to
 1,000 sockets with bench.send (8 concurrent senders), and memory per idle socket.
 Server CPU comes from /proc/<pid>/stat over each measurement window.
+
+The machine's speed drifts by a factor of 1.5 or more over minutes (a shared host), so each
+closed-loop scenario runs --rounds windows and prints the best and the median, and the run
+starts with the Lua-only ceiling: bench.cpu called straight on VMs in this process, one VM
+per core, no server and no sockets. The server's bench.cpu rate is best read against it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
+import threading
 import json
 import multiprocessing as mp
 import os
@@ -305,9 +312,47 @@ def closed_loop(pid: int, target, splits: list[tuple], warmup: float, window: fl
     }
 
 
+def rounds(n: int, pid: int, target, splits: list[tuple], warmup: float, window: float) -> dict:
+    """The best of n windows, with the median rate beside it."""
+    runs = [closed_loop(pid, target, splits, warmup, window) for _ in range(n)]
+    best = max(runs, key=lambda r: r["rate"])
+    return {**best, "median": statistics.median(r["rate"] for r in runs), "rounds": n}
+
+
 def fmt(name: str, r: dict, reference: str) -> None:
-    print(f"{name:<28} {r['rate']:>9,.0f} /s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+    spread = f" (median of {r['rounds']}: {r['median']:,.0f})" if r["rounds"] > 1 else ""
+    print(f"{name:<28} {r['rate']:>9,.0f} /s{spread}  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
           f"server CPU {r['cpu_ms_per_call']:.3f} ms/call  errors {r['errors']}   [Nakama 3.40: {reference}]")
+
+
+def lua_ceiling(seconds: float = 3.0) -> None:
+    """bench.cpu straight on one VM per core in this process: what the Lua work alone allows now."""
+    sys.path.insert(0, str(ROOT))
+    from host.runtime import CallContext, standalone_vm
+
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(BENCH_LUA, Path(tmp) / "bench.lua")
+        vms = [standalone_vm(tmp)[0] for _ in range(cores)]
+    ctx = CallContext()
+    counts = [0] * cores
+    cpu = [0.0] * cores
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        c0 = time.thread_time()
+        while time.monotonic() < stop:
+            vms[i].call("rpc", "bench.cpu", ctx, b"")
+            counts[i] += 1
+        cpu[i] = time.thread_time() - c0
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(cores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(f"{'Lua-only ceiling bench.cpu':<28} {sum(counts) / seconds:>9,.0f} /s  on {cores} VM threads in-process, "
+          f"{sum(cpu) / max(1, sum(counts)) * 1e6:.0f} us CPU per call (no server, no sockets: the machine's speed now)")
 
 
 def fanout(pid: int, port: int, tokens: list[str], members: int, senders: int, warmup: float, window: float) -> None:
@@ -376,8 +421,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short windows (smoke run)")
     parser.add_argument("--jit", action="store_true", help="run Lua with the JIT on (runtime.lua_jit)")
     parser.add_argument("--pool", type=int, default=0, help="Lua worker threads (runtime.lua_pool_size); default: the server's")
+    parser.add_argument("--rounds", type=int, default=0, help="windows per closed-loop scenario (default 3, 1 with --quick)")
     args = parser.parse_args()
     warmup, window = (0.5, 2.0) if args.quick else (1.5, 8.0)
+    n = args.rounds or (1 if args.quick else 3)
+    lua_ceiling(1.0 if args.quick else 3.0)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         extra = ["--runtime.lua_jit", "true"] if args.jit else []
@@ -389,11 +437,11 @@ def main() -> None:
             tokens = authenticate(port, 64)
             # First, on the fresh process: memory freed by earlier phases would hide the cost.
             idle_memory(proc.pid, port, tokens, 5000)
-            fmt("socket RPC bench.echo (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.echo", "hello"), (port, tokens[32:], "bench.echo", "hello")], warmup, window), "13,200/s p50 4.2 p99 17 ms 0.091 ms CPU")
-            fmt("HTTP RPC bench.echo (64)", closed_loop(proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
+            fmt("socket RPC bench.echo (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.echo", "hello"), (port, tokens[32:], "bench.echo", "hello")], warmup, window), "13,200/s p50 4.2 p99 17 ms 0.091 ms CPU")
+            fmt("HTTP RPC bench.echo (64)", rounds(n, proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
             doc = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
-            fmt("socket RPC bench.json (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.json", doc), (port, tokens[32:], "bench.json", doc)], warmup, window), "4,500/s")
-            fmt("socket RPC bench.cpu (64)", closed_loop(proc.pid, rpc_worker, [(port, tokens[:32], "bench.cpu", ""), (port, tokens[32:], "bench.cpu", "")], warmup, window), "486/s, 3.8 ms CPU")
+            fmt("socket RPC bench.json (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.json", doc), (port, tokens[32:], "bench.json", doc)], warmup, window), "4,500/s")
+            fmt("socket RPC bench.cpu (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.cpu", ""), (port, tokens[32:], "bench.cpu", "")], warmup, window), "486/s, 3.8 ms CPU")
             members = 1000
             fanout(proc.pid, port, [tokens[i % 64] for i in range(members)], members, 8, warmup, window)
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .context import CallContext, HostOps
 from .errors import CallOutOfMemory, CallTimeout, LoadError, NkArgError, RpcError, RpcNotFound, RuntimeFailure
-from .runtime import ReloadResult, Runtime, check_modules
+from .runtime import ReloadResult, Runtime, check_modules, standalone_vm
 
 __all__ = [
     "CallContext",
@@ -26,4 +26,5 @@ __all__ = [
     "Runtime",
     "RuntimeFailure",
     "check_modules",
+    "standalone_vm",
 ]

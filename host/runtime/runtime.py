@@ -38,7 +38,7 @@ from .pool import WorkerPool
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
 from .snapshot import Module, Snapshot, snapshot
 
-__all__ = ["Runtime", "ReloadResult", "Generation", "check_modules"]
+__all__ = ["Runtime", "ReloadResult", "Generation", "check_modules", "standalone_vm"]
 
 log = logging.getLogger("nkhost.runtime")
 lua_log = logging.getLogger("nkhost.lua")
@@ -271,15 +271,14 @@ def _ensure_dir(path: str) -> None:
         log.info("runtime.path %s did not exist: created it", path)
 
 
-def check_modules(path: str) -> list[str]:
-    """Load every module in a throwaway VM without a server: "file:line: message" per error.
-
-    Stream functions fail when called at load time here (there is no server), and run_once
-    functions do not run.
-    """
+def standalone_vm(path: str) -> tuple[Sandbox | None, list[str]]:
+    """One VM with every module of ``path`` loaded, outside any server: (vm, "file:line: message"
+    errors). Stream functions fail when called here (there is no server) and run_once
+    functions do not run. ``nkhost check`` uses it, and so does the benchmark's Lua-only
+    ceiling."""
     snap = snapshot(path)
     if snap.errors:
-        return list(snap.errors)
+        return None, list(snap.errors)
     config = RuntimeConfig(path=path)
     vm = Sandbox(
         Limits.from_config(config),
@@ -291,4 +290,9 @@ def check_modules(path: str) -> list[str]:
         log_line=_print_logger(0),
         claim_once=lambda: False,
     )
-    return vm.load(snap.modules)
+    return vm, vm.load(snap.modules)
+
+
+def check_modules(path: str) -> list[str]:
+    """Load every module in a throwaway VM without a server: "file:line: message" per error."""
+    return standalone_vm(path)[1]
