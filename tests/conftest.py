@@ -34,10 +34,11 @@ WAIT = 10.0  # a guard against hangs only: tests await events, never sleep
 class WsClient(asyncio.Protocol):
     """A WebSocket client connection; messages arrive parsed in ``messages``."""
 
-    def __init__(self, url: str, raw: bool = False) -> None:
+    def __init__(self, url: str, raw: bool = False, headers: dict[str, str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         self.protocol = ClientProtocol(parse_uri(url), max_size=None)
         self.raw = raw  # keep messages as bytes
+        self.headers = headers or {}  # extra handshake headers
         self.messages: asyncio.Queue[Any] = asyncio.Queue()
         self.opened: asyncio.Future[Response] = loop.create_future()
         self.closed: asyncio.Future[tuple[int | None, str]] = loop.create_future()
@@ -45,10 +46,12 @@ class WsClient(asyncio.Protocol):
         self.received_bytes = 0
 
     @classmethod
-    async def connect(cls, port: int, query: str = "", raw: bool = False, check: bool = True, rcvbuf: int = 0) -> WsClient:
+    async def connect(
+        cls, port: int, query: str = "", raw: bool = False, check: bool = True, rcvbuf: int = 0, headers: dict[str, str] | None = None
+    ) -> WsClient:
         """Open and handshake; ``rcvbuf`` shrinks the kernel receive buffer (a slow client)."""
         loop = asyncio.get_running_loop()
-        client = cls(f"ws://127.0.0.1:{port}/ws{'?' + query if query else ''}", raw)
+        client = cls(f"ws://127.0.0.1:{port}/ws{'?' + query if query else ''}", raw, headers)
         sock = socket.socket()
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -63,7 +66,10 @@ class WsClient(asyncio.Protocol):
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.protocol.send_request(self.protocol.connect())
+        request = self.protocol.connect()
+        for name, value in self.headers.items():
+            request.headers[name] = value
+        self.protocol.send_request(request)
         self._flush()
 
     def data_received(self, data: bytes) -> None:
@@ -179,6 +185,9 @@ def token_for(app: App, user_id: str | None = None, username: str = "") -> str:
     return app.services.tokens.issue(user_id, username or "u" + user_id[:8]).token
 
 
-async def connect(app: App, user_id: str | None = None, username: str = "", query: str = "", raw: bool = False, rcvbuf: int = 0) -> WsClient:
+async def connect(
+    app: App, user_id: str | None = None, username: str = "", query: str = "", raw: bool = False, rcvbuf: int = 0,
+    headers: dict[str, str] | None = None,
+) -> WsClient:
     token = token_for(app, user_id, username)
-    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw, rcvbuf=rcvbuf)
+    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw, rcvbuf=rcvbuf, headers=headers)

@@ -46,7 +46,7 @@ def socket_context(session: WebSocketSession, execution_mode: str) -> CallContex
         session_id=session.session_id,
         lang=session.lang,
         client_ip=session.client_ip,
-        client_port=str(session.client_port) if session.client_port else "",
+        client_port=session.client_port,
         trace_id=new_trace_id(),
     )
 
@@ -58,7 +58,7 @@ def http_context(request: Request, claims: Any | None, execution_mode: str = "rp
         headers=request.header_values(),
         query_params={k: v for k, v in request.query.items() if k != "http_key"},
         client_ip=request.client_ip,
-        client_port=str(request.client_port) if request.client_port else "",
+        client_port=request.client_port,
         trace_id=new_trace_id(),
     )
     if claims is not None:

@@ -44,7 +44,7 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)  # lowercase names; repeated headers joined by ", "
     body: bytes = b""
     client_ip: str = ""
-    client_port: int = 0
+    client_port: str = ""  # as Nakama's ctx carries it: a string, empty when unknown
     path_params: dict[str, str] = field(default_factory=dict)
     raw_headers: list[tuple[str, str]] = field(default_factory=list)  # as received, in order
     body_too_large: bool = False  # the body passed socket.max_request_size_bytes and was cut
@@ -71,6 +71,42 @@ class Request:
             if key != "Host":
                 out.setdefault(key, []).append(value)
         return out
+
+
+def client_address(headers: dict[str, str], peer: tuple[str, str]) -> tuple[str, str]:
+    """The client's (ip, port) as Nakama takes it (extractClientAddressFromRequest): a
+    CF-Connecting-IP header, else the first X-Forwarded-For entry, else the TCP peer.
+
+    Like Nakama it trusts those headers: put nkhost behind a proxy that sets them. A
+    forwarded address without a port gives an empty port.
+    """
+    forwarded = headers.get("cf-connecting-ip") or headers.get("x-forwarded-for", "").split(",", 1)[0]
+    forwarded = forwarded.strip()
+    if not forwarded:
+        return peer
+    return _split_host_port(forwarded)
+
+
+def _split_host_port(addr: str) -> tuple[str, str]:
+    """Go's net.SplitHostPort, with Nakama's fallbacks: where Go says "missing port" or "too
+    many colons" the whole text is the ip; any other error gives no address at all."""
+    i = addr.rfind(":")
+    if i < 0:
+        return addr, ""  # missing port
+    if addr.startswith("["):
+        end = addr.find("]")
+        if end < 0:
+            return "", ""  # missing ']'
+        if end + 1 != i:
+            return addr, ""  # missing port, or too many colons after the ']'
+        host, j, k = addr[1:end], 1, end + 1
+    else:
+        host, j, k = addr[:i], 0, 0
+        if ":" in host:
+            return addr, ""  # too many colons: an IPv6 address without brackets
+    if "[" in addr[j:] or "]" in addr[k:]:
+        return "", ""  # unexpected '[' or ']'
+    return host, addr[i + 1:]
 
 
 @dataclass(slots=True)

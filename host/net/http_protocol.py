@@ -27,7 +27,7 @@ from websockets.http11 import Request as WsRequest
 
 from ..streams.node import new_session_id
 from . import api
-from .http import Request, Response, text_error
+from .http import Request, Response, client_address, text_error
 from .socket import WebSocketSession
 from .socket_ws import check_socket_request
 
@@ -121,7 +121,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._max_body = self.services.config.socket.max_request_size_bytes
-        self._client: tuple[str, int] = ("", 0)
+        self._client: tuple[str, str] = ("", "")  # the TCP peer
         self._url = b""
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
@@ -138,7 +138,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
-            self._client = (str(peer[0]), int(peer[1]))
+            self._client = (str(peer[0]), str(peer[1]))
         self.server.connection_opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -192,14 +192,15 @@ class HttpProtocol(asyncio.Protocol):
         path = parsed.path
         query = parsed.query
         body = self._body
+        ip, port = client_address(headers, self._client)
         request = Request(
             _METHODS.get(method) or method.decode("ascii"),
             unquote(path.decode("latin-1")) if path else "/",
             parse_query(query.decode("latin-1")) if query else {},
             headers,
             body[0] if len(body) == 1 else b"".join(body),
-            self._client[0],
-            self._client[1],
+            ip,
+            port,
             {},
             raw_headers,
             self._too_large,

@@ -29,7 +29,7 @@ class SocketParams:
     lang: str
     status: bool
     client_ip: str
-    client_port: int
+    client_port: str
 
 
 def check_socket_request(services: Any, request: Request) -> Response | SocketParams:

@@ -15,7 +15,7 @@ MODULES = {
         nk.register_rpc(function(ctx, payload)
           return nk.json_encode({user_id = ctx.user_id or "", username = ctx.username or "",
             headers = ctx.headers, query_params = ctx.query_params, session_id = ctx.session_id or "",
-            mode = ctx.execution_mode})
+            mode = ctx.execution_mode, client_ip = ctx.client_ip or "", client_port = ctx.client_port or ""})
         end, "ctx")
         nk.register_rpc(function(ctx, payload) error({"not yours", 7}) end, "denied")
         nk.register_rpc(function(ctx, payload) error("plain failure") end, "fails")
@@ -112,3 +112,19 @@ async def test_context_headers_and_query_params_as_nakama(app):
     assert ctx["headers"]["X-Custom-Id"] == ["7", "8"]  # Go canonical names, every value
     assert "Host" not in ctx["headers"]
     assert ctx["user_id"] == ""  # an http_key call has no user
+    assert ctx["client_ip"] == "127.0.0.1" and ctx["client_port"].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("headers", "address"),
+    [
+        ({"X-Forwarded-For": "198.51.100.2"}, ("198.51.100.2", "")),  # no port: an empty one
+        ({"X-Forwarded-For": " 198.51.100.2:8080 , 10.0.0.1"}, ("198.51.100.2", "8080")),  # the first entry
+        ({"CF-Connecting-IP": "2001:db8::1", "X-Forwarded-For": "198.51.100.2"}, ("2001:db8::1", "")),  # Cloudflare's first
+        ({"X-Forwarded-For": "[2001:db8::2]:443"}, ("2001:db8::2", "443")),
+    ],
+)
+async def test_context_client_address_from_proxy_headers_as_nakama(app, headers, address):
+    reply = await http(app.port, "GET", f"/v2/rpc/ctx?http_key={KEY}", headers=headers)
+    ctx = orjson.loads(reply.json()["payload"])
+    assert (ctx["client_ip"], ctx["client_port"]) == address

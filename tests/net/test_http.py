@@ -98,3 +98,21 @@ async def test_head_has_no_body(start_server):
     follow = await read_reply(reader)  # the next bytes are the second response, not a body
     assert (follow.status, follow.body) == (200, b"{}")
     writer.close()
+
+
+def test_client_address_follows_go_split_host_port():
+    from host.net.http import client_address
+
+    peer = ("127.0.0.1", "5000")
+    assert client_address({}, peer) == peer
+    assert client_address({"x-forwarded-for": ""}, peer) == peer
+    assert client_address({"x-forwarded-for": "1.2.3.4"}, peer) == ("1.2.3.4", "")
+    assert client_address({"x-forwarded-for": "1.2.3.4:99, 5.6.7.8"}, peer) == ("1.2.3.4", "99")
+    assert client_address({"x-forwarded-for": "::1"}, peer) == ("::1", "")  # too many colons: the whole text
+    assert client_address({"x-forwarded-for": "[::1]:80"}, peer) == ("::1", "80")
+    assert client_address({"x-forwarded-for": "[::1]"}, peer) == ("[::1]", "")  # missing port: kept whole
+    assert client_address({"x-forwarded-for": "[::1]x"}, peer) == ("[::1]x", "")  # missing port too
+    assert client_address({"x-forwarded-for": "[::1]:80:90"}, peer) == ("[::1]:80:90", "")  # too many colons
+    assert client_address({"x-forwarded-for": "[::1"}, peer) == ("", "")  # other errors: no address
+    assert client_address({"x-forwarded-for": "a]b:1"}, peer) == ("", "")
+    assert client_address({"cf-connecting-ip": "9.9.9.9", "x-forwarded-for": "1.2.3.4"}, peer) == ("9.9.9.9", "")

@@ -16,7 +16,8 @@ MODULES = {
         nk.register_rpc(function(ctx, payload) error({"custom code is lost", 7}) end, "fails")
         nk.register_rpc(function(ctx, payload)
           return nk.json_encode({user_id = ctx.user_id, username = ctx.username, session_id = ctx.session_id,
-            lang = ctx.lang, headers = ctx.headers, query_params = ctx.query_params, vars = ctx.vars})
+            lang = ctx.lang, headers = ctx.headers, query_params = ctx.query_params, vars = ctx.vars,
+            client_ip = ctx.client_ip, client_port = ctx.client_port})
         end, "ctx")
     """
 }
@@ -68,6 +69,14 @@ async def test_socket_rpc_context(app):
     [session] = list(app.services.sessions)
     assert (ctx["user_id"], ctx["username"], ctx["session_id"], ctx["lang"]) == (user_id, username, session.session_id, "fr")
     assert (ctx["headers"], ctx["query_params"]) == ({}, {})
+    assert ctx["client_ip"] == "127.0.0.1" and ctx["client_port"].isdigit()  # the TCP peer
+    await client.close()
+
+
+async def test_socket_context_takes_the_client_address_from_proxy_headers(app):
+    client = await connect(app, headers={"X-Forwarded-For": "203.0.113.7:4711, 10.0.0.1"})
+    ctx = orjson.loads((await client.request({"cid": "1", "rpc": {"id": "ctx"}}))["rpc"]["payload"])
+    assert (ctx["client_ip"], ctx["client_port"]) == ("203.0.113.7", "4711")
     await client.close()
 
 
