@@ -39,7 +39,7 @@ class RuntimeConfig:
     lua_call_timeout_ms: int = field(default=5000, metadata={"usage": "Deadline of every call into Lua."})
     lua_max_memory_mb: int = field(default=64, metadata={"usage": "Memory cap of each Lua VM."})
     lua_jit: bool = field(default=False, metadata={"usage": "Enable the LuaJIT compiler, for trusted code only: hooks never fire in compiled code, so a runaway loop is not stopped (the watchdog fails the call and replaces the VM, but the stuck thread keeps spinning)."})
-    lua_pool_size: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1), metadata={"usage": "Worker threads, each owning a Lua VM (default: twice the CPU count, so a worker waiting for the GIL or the loop leaves a core to another)."})
+    lua_pool_size: int = field(default_factory=lambda: min(2 * (os.cpu_count() or 1), 16), metadata={"usage": "Worker threads, each owning a Lua VM (default: twice the CPU count, at most 16, so a worker waiting for the GIL or the loop leaves a core to another)."})
     hot_reload: bool = field(default=True, metadata={"usage": "Watch runtime.path and reload the modules on change."})
 
     def env_map(self) -> dict[str, str]:

@@ -21,7 +21,7 @@ def test_defaults_are_nakamas():
     assert (c.name, c.data_dir) == ("nakama", "./data")
     assert (c.runtime.path, c.runtime.http_key, c.runtime.env) == ("./lua_modules", "defaulthttpkey", [])
     assert (c.runtime.lua_call_timeout_ms, c.runtime.lua_max_memory_mb, c.runtime.lua_jit) == (5000, 64, False)
-    assert c.runtime.lua_pool_size == 2 * (os.cpu_count() or 1) and c.runtime.hot_reload is True
+    assert c.runtime.lua_pool_size == min(2 * (os.cpu_count() or 1), 16) and c.runtime.hot_reload is True
     assert (c.socket.port, c.socket.server_key, c.socket.max_message_size_bytes) == (7350, "defaultkey", 4096)
     assert c.socket.outgoing_queue_size == 1 << 20
     assert (c.socket.ping_period_ms, c.socket.pong_wait_ms) == (15000, 25000)
