@@ -1,6 +1,6 @@
 """End-to-end server benchmark: a real nkhost process, load generators in other processes.
 
-Run: python bench/server.py [--quick] [--rounds N] [--jit] [--pool N]
+Run: python bench/server.py [--quick] [--rounds N] [--only echo,http,cpu] [--jit] [--pool N]
 
 Loads the shared benchmark module (bench.lua, the one the Go reference server was
 measured with) and prints, beside the reference figures quoted in issue 4:
@@ -416,13 +416,20 @@ def idle_memory(pid: int, port: int, tokens: list[str], n: int) -> None:
           f"   [Nakama 3.40: 38 KB]")
 
 
+SCENARIOS = ("idle", "echo", "http", "json", "cpu", "fanout")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows (smoke run)")
     parser.add_argument("--jit", action="store_true", help="run Lua with the JIT on (runtime.lua_jit)")
     parser.add_argument("--pool", type=int, default=0, help="Lua worker threads (runtime.lua_pool_size); default: the server's")
     parser.add_argument("--rounds", type=int, default=0, help="windows per closed-loop scenario (default 3, 1 with --quick)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not only <= set(SCENARIOS):
+        parser.error(f"--only: unknown scenario(s) {', '.join(sorted(only - set(SCENARIOS)))}")
     warmup, window = (0.5, 2.0) if args.quick else (1.5, 8.0)
     n = args.rounds or (1 if args.quick else 3)
     lua_ceiling(1.0 if args.quick else 3.0)
@@ -435,15 +442,25 @@ def main() -> None:
         try:
             print(f"nkhost pid {proc.pid}, port {port}, cores {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}, jit {'on' if args.jit else 'off'}")
             tokens = authenticate(port, 64)
-            # First, on the fresh process: memory freed by earlier phases would hide the cost.
-            idle_memory(proc.pid, port, tokens, 5000)
-            fmt("socket RPC bench.echo (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.echo", "hello"), (port, tokens[32:], "bench.echo", "hello")], warmup, window), "13,200/s p50 4.2 p99 17 ms 0.091 ms CPU")
-            fmt("HTTP RPC bench.echo (64)", rounds(n, proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
-            doc = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
-            fmt("socket RPC bench.json (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.json", doc), (port, tokens[32:], "bench.json", doc)], warmup, window), "4,500/s")
-            fmt("socket RPC bench.cpu (64)", rounds(n, proc.pid, rpc_worker, [(port, tokens[:32], "bench.cpu", ""), (port, tokens[32:], "bench.cpu", "")], warmup, window), "486/s, 3.8 ms CPU")
-            members = 1000
-            fanout(proc.pid, port, [tokens[i % 64] for i in range(members)], members, 8, warmup, window)
+            halves = (tokens[:32], tokens[32:])
+
+            def socket_rpc(rpc: str, payload: str) -> dict:
+                return rounds(n, proc.pid, rpc_worker, [(port, half, rpc, payload) for half in halves], warmup, window)
+
+            if "idle" in only:  # first, on the fresh process: memory freed by later phases would hide the cost
+                idle_memory(proc.pid, port, tokens, 5000)
+            if "echo" in only:
+                fmt("socket RPC bench.echo (64)", socket_rpc("bench.echo", "hello"), "13,200/s p50 4.2 p99 17 ms 0.091 ms CPU")
+            if "http" in only:
+                fmt("HTTP RPC bench.echo (64)", rounds(n, proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
+            if "json" in only:
+                doc = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
+                fmt("socket RPC bench.json (64)", socket_rpc("bench.json", doc), "4,500/s")
+            if "cpu" in only:
+                fmt("socket RPC bench.cpu (64)", socket_rpc("bench.cpu", ""), "486/s, 3.8 ms CPU")
+            if "fanout" in only:
+                members = 1000
+                fanout(proc.pid, port, [tokens[i % 64] for i in range(members)], members, 8, warmup, window)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
