@@ -58,6 +58,10 @@ ESCAPES = [
     ("globals table metatable", "setmetatable(_G, nil)", (ERR, "protected metatable")),
     ("rawset a global after loading", "rawset(_G, 'leak', 1)", (ERR, "read-only")),
     ("assign a global after loading", "leak = 1", (ERR, "global 'leak'")),
+    ("assign a library global after loading", "pairs = nil", (ERR, "global 'pairs'")),
+    ("assign a global through _G after loading", "_G.print = nil", (ERR, "global 'print'")),
+    ("assign a global from a loaded chunk", "assert(load('type = nil'))()", (ERR, "global 'type'")),
+    ("the globals view stays empty", "return tostring(next(_G)) .. tostring(rawget(_G, 'print'))", "nilnil"),
     ("table __gc finalizer never runs", "for i = 1, 100 do setmetatable({}, {__gc = function() while true do end end}) end return 'ok'", "ok"),
     ("no Python object reachable from nk.get_context", "local c = nk.get_context() for k, v in pairs(c) do if type(v) == 'userdata' then return k end end return 'clean'", "clean"),
     ("coroutine cannot reach the main thread's globals", "local co = coroutine.create(function() return python, io end) local ok, a, b = coroutine.resume(co) return tostring(a) .. tostring(b)", "nilnil"),
@@ -116,6 +120,31 @@ def test_module_globals_are_shared_while_loading_then_frozen(tmp_path):
     with pytest.raises(RpcError, match="global 'helper'"):
         vm.call("rpc", "clobber", _ctx(), b"")
     assert call(vm) == "from a"
+
+
+def test_globals_assigned_in_functions_stay_read_only_and_load_time_overrides_are_shared(tmp_path):
+    vm, errors = vm_with(tmp_path, {
+        "a.lua": """
+            tostring = function(v) return "T" end  -- a load-time override every module sees
+            local function init() counter = 0 end
+            init()                                  -- a function body assigns it, at load time
+            _G.via_view = "v"
+            assert(load("from_chunk = 'c'"))()
+        """,
+        "b.lua": """
+            local nk = require("nakama")
+            nk.register_rpc(function() return tostring(1) .. counter .. via_view .. from_chunk end, "t")
+            nk.register_rpc(function() counter = counter + 1 end, "bump")
+            nk.register_rpc(function() via_view = 1 end, "clobber")
+        """,
+    })
+    assert errors == []
+    assert call(vm) == "T0vc"
+    with pytest.raises(RpcError, match="global 'counter'"):
+        vm.call("rpc", "bump", _ctx(), b"")
+    with pytest.raises(RpcError, match="global 'via_view'"):
+        vm.call("rpc", "clobber", _ctx(), b"")
+    assert call(vm) == "T0vc"
 
 
 def test_print_goes_to_the_logger(tmp_path):
