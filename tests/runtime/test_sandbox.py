@@ -27,6 +27,7 @@ ESCAPES = [
     ("require ffi", "return require('ffi')", (ERR, "module 'ffi' not found")),
     ("require io", "return require('io')", (ERR, "module 'io' not found")),
     ("require jit", "return require('jit')", (ERR, "module 'jit' not found")),
+    ("require jit.util", "return require('jit.util')", (ERR, "module 'jit.util' not found")),
     ("io.open", "return io.open('/etc/passwd')", (ERR, "io")),
     ("os.execute", "return os.execute('id')", (ERR, "execute")),
     ("os.getenv", "return os.getenv('HOME')", (ERR, "getenv")),
