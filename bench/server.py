@@ -145,6 +145,7 @@ def rpc_worker(port: int, tokens: list[str], rpc_id: str, payload: str, warmup: 
                 ws.transport.write(frame)
 
             ws = await connect(port, f"/ws?token={token}&format=json", on_message)
+            ws.closed.add_done_callback(lambda _: finished.done() or finished.set_result(None))  # closed by the server
             sent[0] = clock()
             ws.transport.write(frame)
             await finished
