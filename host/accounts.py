@@ -2,7 +2,7 @@
 
 One core, many front doors (Nakama's core_authenticate.go): the REST handlers call these today,
 ``nk.authenticate_*`` can call them later. Input is already validated by the caller; these
-functions raise ``StatusError`` with Nakama's exact codes and texts for what only the database
+functions raise ``ApiError`` with Nakama's exact codes and texts for what only the database
 can tell (not found, banned, taken, wrong password).
 
 bcrypt runs on a worker thread (``asyncio.to_thread``): a cost-10 hash takes ~50 ms of CPU, which
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import bcrypt
 
-from host.status import Code, StatusError
+from host.errors import Code, ApiError
 from host.storage import Account, IdentityInUse, Store, UsernameInUse
 
 __all__ = [
@@ -62,7 +62,7 @@ async def hash_password(password: str, cost: int = DEFAULT_BCRYPT_COST) -> bytes
     """A ``$2a$`` bcrypt hash. Over 72 bytes fails, as Go's GenerateFromPassword does."""
     data = password.encode()
     if len(data) > _BCRYPT_MAX:
-        raise StatusError(Code.INTERNAL, _CREATE_FAILED)
+        raise ApiError(Code.INTERNAL, _CREATE_FAILED)
     return await asyncio.to_thread(lambda: bcrypt.hashpw(data, bcrypt.gensalt(cost, prefix=b"2a")))
 
 
@@ -83,7 +83,7 @@ async def check_password(password_hash: bytes, password: str) -> bool:
 
 def _ensure_enabled(account: Account) -> None:
     if account.disabled:
-        raise StatusError(Code.PERMISSION_DENIED, _BANNED)
+        raise ApiError(Code.PERMISSION_DENIED, _BANNED)
 
 
 async def _find_or_create(
@@ -104,17 +104,17 @@ async def _find_or_create(
     if account is not None:
         return await existing(account)
     if not create:
-        raise StatusError(Code.NOT_FOUND, _NOT_FOUND)
+        raise ApiError(Code.NOT_FOUND, _NOT_FOUND)
     try:
         account = await create_account()
     except UsernameInUse:
-        raise StatusError(Code.ALREADY_EXISTS, "Username is already in use.") from None
+        raise ApiError(Code.ALREADY_EXISTS, "Username is already in use.") from None
     except IdentityInUse:
         # A concurrent request linked the identity first. Nakama answers Internal here; the
         # winner's account is the right answer for this caller too.
         account = await lookup()
         if account is None:
-            raise StatusError(Code.INTERNAL, _CREATE_FAILED) from None
+            raise ApiError(Code.INTERNAL, _CREATE_FAILED) from None
         return await existing(account)
     return AuthResult(account.id, account.username, True)
 
@@ -142,7 +142,7 @@ async def authenticate_email(
 
     async def password_matches(account: Account) -> None:
         if not await check_password(account.password_hash, password):
-            raise StatusError(Code.UNAUTHENTICATED, _BAD_CREDENTIALS)
+            raise ApiError(Code.UNAUTHENTICATED, _BAD_CREDENTIALS)
 
     async def create_account() -> Account:
         hashed = await hash_password(password, bcrypt_cost)
@@ -155,11 +155,11 @@ async def authenticate_username(store: Store, username: str, password: str) -> A
     """Username + password login; never creates (Nakama's AuthenticateUsername)."""
     account = await store.account_by_username(username)
     if account is None:
-        raise StatusError(Code.NOT_FOUND, _NOT_FOUND)
+        raise ApiError(Code.NOT_FOUND, _NOT_FOUND)
     _ensure_enabled(account)
     # No password at all and a wrong one read the same to the client, on purpose.
     if not await check_password(account.password_hash, password):
-        raise StatusError(Code.UNAUTHENTICATED, _BAD_CREDENTIALS)
+        raise ApiError(Code.UNAUTHENTICATED, _BAD_CREDENTIALS)
     return AuthResult(account.id, account.username, False)
 
 
@@ -167,6 +167,6 @@ async def account_for_refresh(store: Store, user_id: str) -> Account:
     """The account a refresh token names, which must still exist and not be banned."""
     account = await store.get_account(user_id)
     if account is None:
-        raise StatusError(Code.NOT_FOUND, _NOT_FOUND)
+        raise ApiError(Code.NOT_FOUND, _NOT_FOUND)
     _ensure_enabled(account)
     return account

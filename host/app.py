@@ -1,17 +1,20 @@
 """The composition root: build every component once, start and stop them in order.
 
-``build_app(config)`` wires the engine, the Lua runtime, accounts and the
-server in dependency order and does no I/O. ``await app.start()`` opens the
-store, loads the Lua modules, then listens: once the port answers, the server
-is ready (``GET /healthcheck``). ``await app.close()`` undoes ``start`` in
-reverse, written once here:
+``build_app(config)`` wires the engine, the built-in features
+(``host/features``), the Lua runtime, accounts and the server in dependency
+order and does no I/O: each feature's socket doors, routes and nk functions are
+registered here. ``await app.start()`` opens the store, starts the features,
+loads the Lua modules, then listens: once the port answers, the server is ready
+(``GET /healthcheck``). ``await app.close()`` undoes ``start`` in reverse,
+written once here:
 
 1. stop accepting connections;
-2. close every socket with a close frame (1001): each session leaves its
+2. close the features, in reverse order, while their sockets are still open;
+3. close every socket with a close frame (1001): each session leaves its
    streams as a disconnect, so the others receive their presence leaves;
    wait for the clients' close frames (at most ``socket.close_ack_wait_ms``);
-3. close the runtime (Lua ``register_shutdown`` callbacks, then the VMs);
-4. close the store.
+4. close the runtime (Lua ``register_shutdown`` callbacks, then the VMs);
+5. close the store.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .features import Feature, build_features, nk_functions
+from .net.api import CORE_ROUTES, RouteTable
 from .net.envelope import encode_frame
 from .net.host_ops import host_ops
+from .net.pipeline import CORE_DOORS, SocketDoors
 from .net.server import Server
 from .net.session_registry import SessionRegistry
 from .net.status_registry import StatusRegistry
@@ -51,15 +57,20 @@ class Services:
     tokens: TokenService
     store: Any
     runtime: Any = None
+    features: dict[str, Any] = field(default_factory=dict)  # name -> core, for features and nk functions
+    doors: SocketDoors = field(default_factory=lambda: SocketDoors(CORE_DOORS))
+    routes: RouteTable = field(default_factory=lambda: RouteTable(CORE_ROUTES))
 
 
 class App:
-    __slots__ = ("services", "server", "_stack")
+    __slots__ = ("services", "server", "features", "_stack", "_open_features")
 
-    def __init__(self, services: Services, server: Server) -> None:
+    def __init__(self, services: Services, server: Server, features: list[Feature] | None = None) -> None:
         self.services = services
         self.server = server
+        self.features = list(features or [])
         self._stack: contextlib.AsyncExitStack | None = None
+        self._open_features: list[Feature] = []
 
     @property
     def port(self) -> int:
@@ -72,6 +83,11 @@ class App:
             Path(services.config.data_dir).mkdir(parents=True, exist_ok=True)
             await services.store.open()
             stack.push_async_callback(services.store.close)
+            stack.push_async_callback(self._close_features)
+            for feature in self.features:
+                if feature.start is not None:
+                    await feature.start()
+                self._open_features.append(feature)
             if services.runtime is not None:
                 await services.runtime.start()
                 stack.push_async_callback(services.runtime.close)
@@ -87,7 +103,18 @@ class App:
 
     async def _close_server(self) -> None:
         self.server.stop_accepting()
+        await self._close_features()
         await self.server.close_connections(self.services.config.socket.close_ack_wait_ms / 1000)
+
+    async def _close_features(self) -> None:
+        """Each started feature's close, newest first, once; a failure is logged, not fatal."""
+        while self._open_features:
+            feature = self._open_features.pop()
+            if feature.close is not None:
+                try:
+                    await feature.close()
+                except Exception:
+                    log.exception("feature %s failed to close", feature.name)
 
 
 def build_app(config: Config, *, runtime_factory: Callable[[Services], Any] | None = None) -> App:
@@ -107,12 +134,28 @@ def build_app(config: Config, *, runtime_factory: Callable[[Services], Any] | No
         tokens=TokenService.from_config(config),
         store=SqliteStore(config.database_path()),
     )
+    features = build_features(services)
+    services.doors = SocketDoors(_merged("socket message", [CORE_DOORS, *(f.socket for f in features)]))
+    services.routes = RouteTable([*CORE_ROUTES, *(route for f in features for route in f.routes)])
     services.runtime = (runtime_factory or _lua_runtime)(services)
-    return App(services, Server(services))
+    return App(services, Server(services), features)
+
+
+def _merged(what: str, tables: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for table in tables:
+        for key, value in table.items():
+            if key in out:
+                raise ValueError(f"{what} {key!r} is handled twice")
+            out[key] = value
+    return out
 
 
 def _lua_runtime(services: Services) -> Any:
     from .runtime import Runtime
 
     config = services.config
-    return Runtime(config.runtime, services.streams, node=config.name, host=host_ops(services))
+    return Runtime(
+        config.runtime, services.streams, node=config.name, host=host_ops(services),
+        functions=nk_functions(), features=services.features,
+    )

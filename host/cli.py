@@ -44,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(path: str) -> int:
+    from .features import nk_functions
     from .runtime import check_modules
 
-    errors = check_modules(path)
+    errors = check_modules(path, nk_functions())
     for line in errors:
         print(line)
     return 1 if errors else 0

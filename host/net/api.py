@@ -1,6 +1,9 @@
 """HTTP routing: the route table and the one dispatch function.
 
-Routes are data: ``Route(methods, pattern, handler)``. A pattern segment
+``CORE_ROUTES`` are the routes of the network layer itself (health, ``/ws``, RPC,
+authentication and account); each built-in feature brings its own
+(``host/features``), and ``host/app.py`` builds one ``RouteTable`` from them all
+(``services.routes``). Routes are data: ``Route(methods, pattern, handler)``. A pattern segment
 ``{name}`` matches one path segment, ``{name:.*}`` the rest of the path
 (possibly empty, as Nakama's ``/v2/rpc/{id:.*}``). Handlers are
 ``async def handler(services, request) -> Response`` and receive the matched
@@ -23,7 +26,7 @@ from . import api_auth, api_rpc, cors
 from .http import Handler, Request, Response, error_response, json_response
 from .socket_ws import socket_route
 
-__all__ = ["Route", "ROUTES", "RouteTable", "dispatch"]
+__all__ = ["Route", "CORE_ROUTES", "RouteTable", "dispatch"]
 
 log = logging.getLogger("nkhost.api")
 
@@ -55,7 +58,7 @@ async def _healthcheck(services: Any, request: Request) -> Response:
     return json_response({})
 
 
-ROUTES: list[Route] = [
+CORE_ROUTES: list[Route] = [
     Route(("GET",), "/", _root),
     Route(("GET",), "/healthcheck", _healthcheck),
     Route(("GET",), "/ws", socket_route),
@@ -99,15 +102,12 @@ class RouteTable:
         return None, {}, known
 
 
-_routes = RouteTable(ROUTES)
-
-
 async def dispatch(services: Any, request: Request) -> Response:
     """Answer one HTTP request (never raises)."""
     response = cors.preflight(request)
     if response is not None:
         return response
-    route, params, known = _routes.match(request.method, request.path)
+    route, params, known = services.routes.match(request.method, request.path)
     if route is None:
         response = _METHOD_NOT_ALLOWED if known else _NOT_FOUND
     elif request.body_too_large and not route.checks_body_size:

@@ -13,7 +13,7 @@ from typing import Any
 
 from host.net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, ok
 from host.net.http import Request, Response
-from host.status import Code, StatusError
+from host.errors import Code, ApiError
 from host.storage import Account
 
 __all__ = ["get_account", "account_json", "user_json", "rfc3339"]
@@ -65,7 +65,7 @@ async def get_account(services: Any, request: Request) -> Response:
     await before_hook(services, "GetAccount", request, {}, claims, replaceable=False)
     account = await services.store.get_account(claims.user_id)
     if account is None:
-        raise StatusError(Code.NOT_FOUND, "Account not found.")
+        raise ApiError(Code.NOT_FOUND, "Account not found.")
     body = account_json(account)
     await after_hook(services, "GetAccount", request, body, None, claims)
     return ok(body)

@@ -33,7 +33,7 @@ from host.net.api_support import (
 )
 from host.net.http import Handler, Request, Response
 from host.net.tokens import IssuedSession
-from host.status import Code, StatusError
+from host.errors import Code, ApiError
 
 __all__ = [
     "ROUTES",
@@ -66,8 +66,8 @@ def _size(text: str) -> int:
     return len(text.encode())  # Go's len(): bytes, not characters
 
 
-def _bad(message: str) -> StatusError:
-    return StatusError(Code.INVALID_ARGUMENT, message)
+def _bad(message: str) -> ApiError:
+    return ApiError(Code.INVALID_ARGUMENT, message)
 
 
 @dataclass(slots=True, frozen=True)
@@ -257,7 +257,7 @@ async def session_refresh(services: Any, request: Request) -> Response:
         raise _bad("Refresh token is required.")
     claims = services.tokens.parse_refresh(token)
     if claims is None:
-        raise StatusError(Code.UNAUTHENTICATED, "Refresh token invalid or expired.")
+        raise ApiError(Code.UNAUTHENTICATED, "Refresh token invalid or expired.")
     account = await accounts.account_for_refresh(services.store, claims.user_id)
     vars = map_field(payload, "vars")
     use_vars = claims.vars if vars is None else vars

@@ -1,6 +1,6 @@
 """Plumbing shared by the REST handlers: errors, JSON input, credentials, runtime hooks.
 
-* ``endpoint`` turns a raised ``StatusError`` (or a hook's ``RpcError``) into grpc-gateway's
+* ``endpoint`` turns a raised ``ApiError`` (or a hook's ``RpcError``) into grpc-gateway's
   ``{"code","message"}`` body with the mapped HTTP status, so handlers just raise.
 * Input follows grpc-gateway + protojson with ``DiscardUnknown``: unknown fields are ignored,
   ``null`` means absent, lowerCamel names are accepted beside snake_case, and a non-JSON body or
@@ -26,7 +26,7 @@ from host.net.credentials import bearer_token, parse_basic
 from host.net.http import Request, Response, error_response, json_response
 from host.net.tokens import SessionClaims
 from host.runtime.errors import RpcError
-from host.status import Code, StatusError
+from host.errors import Code, ApiError
 
 __all__ = [
     "endpoint",
@@ -47,13 +47,13 @@ ApiHandler = Callable[[Any, Request], Awaitable[Response]]
 
 
 def endpoint(fn: ApiHandler) -> ApiHandler:
-    """Wrap a handler so that StatusError / RpcError become Nakama's error responses."""
+    """Wrap a handler so that ApiError / RpcError become Nakama's error responses."""
 
     @functools.wraps(fn)
     async def handler(services: Any, request: Request) -> Response:
         try:
             return await fn(services, request)
-        except StatusError as exc:
+        except ApiError as exc:
             return error_response(exc.code, exc.message)
         except RpcError as exc:
             return error_response(exc.code, exc.message)
@@ -76,9 +76,9 @@ def json_object(request: Request) -> dict[str, Any]:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise StatusError(Code.INVALID_ARGUMENT, f"Invalid JSON body: {exc}") from None
+        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid JSON body: {exc}") from None
     if not isinstance(value, dict):
-        raise StatusError(Code.INVALID_ARGUMENT, "Invalid JSON body: expected an object.")
+        raise ApiError(Code.INVALID_ARGUMENT, "Invalid JSON body: expected an object.")
     return value
 
 
@@ -100,7 +100,7 @@ def str_field(obj: dict[str, Any], name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StatusError(Code.INVALID_ARGUMENT, f"Invalid value for string field {name}: {_short(value)}")
+        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for string field {name}: {_short(value)}")
     return value
 
 
@@ -110,7 +110,7 @@ def map_field(obj: dict[str, Any], name: str) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise StatusError(Code.INVALID_ARGUMENT, f"Invalid value for map field {name}: {_short(value)}")
+        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for map field {name}: {_short(value)}")
     return dict(value)
 
 
@@ -120,7 +120,7 @@ def object_field(obj: dict[str, Any], name: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise StatusError(Code.INVALID_ARGUMENT, f"Invalid value for message field {name}: {_short(value)}")
+        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for message field {name}: {_short(value)}")
     return value
 
 
@@ -142,7 +142,7 @@ def bool_query(request: Request, name: str) -> bool | None:
         return True
     if raw in _FALSE:
         return False
-    raise StatusError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseBool: parsing "{raw}": invalid syntax')
+    raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseBool: parsing "{raw}": invalid syntax')
 
 
 # Credentials ---------------------------------------------------------------------------
@@ -152,26 +152,26 @@ def require_server_key(services: Any, request: Request) -> None:
     """Basic auth whose username is ``socket.server_key``; the password part is ignored."""
     header = request.headers.get("authorization")
     if header is None:
-        raise StatusError(Code.UNAUTHENTICATED, "Server key required")
+        raise ApiError(Code.UNAUTHENTICATED, "Server key required")
     creds = parse_basic(header)
     expected = services.config.socket.server_key.encode()
     if creds is None or not hmac.compare_digest(creds[0].encode(), expected):
-        raise StatusError(Code.UNAUTHENTICATED, "Server key invalid")
+        raise ApiError(Code.UNAUTHENTICATED, "Server key invalid")
 
 
 def authenticate_bearer(services: Any, request: Request) -> SessionClaims:
     """The claims of a valid, not logged-out ``Authorization: Bearer`` session token.
 
-    Raises StatusError 16 "Auth token required" without the header, "Auth token invalid" for a
+    Raises ApiError 16 "Auth token required" without the header, "Auth token invalid" for a
     malformed, forged, expired or invalidated token.
     """
     header = request.headers.get("authorization")
     if header is None:
-        raise StatusError(Code.UNAUTHENTICATED, "Auth token required")
+        raise ApiError(Code.UNAUTHENTICATED, "Auth token required")
     token = bearer_token(header)
     claims = services.tokens.parse_session(token) if token else None
     if claims is None:
-        raise StatusError(Code.UNAUTHENTICATED, "Auth token invalid")
+        raise ApiError(Code.UNAUTHENTICATED, "Auth token invalid")
     return claims
 
 
@@ -205,7 +205,7 @@ async def before_hook(
 
     Returns the request to use: the hook's result, or ``payload`` when there is no hook or the
     call has no input to replace (``replaceable=False``, e.g. GetAccount, where nil is ignored).
-    Raises StatusError 5 "Requested resource was not found." when the hook returns nil, or the
+    Raises ApiError 5 "Requested resource was not found." when the hook returns nil, or the
     hook's own code and message when it raises.
     """
     runtime = _runtime_with(services, "req_before", name)
@@ -215,14 +215,14 @@ async def before_hook(
     try:
         result = await runtime.before_req(name, ctx, payload)
     except RpcError as exc:
-        raise StatusError(exc.code, exc.message) from None
+        raise ApiError(exc.code, exc.message) from None
     if not replaceable:
         return payload
     if result is None:
         log.warning("Intercepted a disabled resource.", extra={"resource": name})
-        raise StatusError(Code.NOT_FOUND, "Requested resource was not found.")
+        raise ApiError(Code.NOT_FOUND, "Requested resource was not found.")
     if not isinstance(result, dict):
-        raise StatusError(Code.INTERNAL, "Error processing request before hook result.")
+        raise ApiError(Code.INTERNAL, "Error processing request before hook result.")
     return result
 
 

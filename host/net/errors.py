@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from ..status import numbered_codes
+from ..errors import numbered_codes
 
 __all__ = ["ErrorCode", "CloseCode"]
 

@@ -19,7 +19,7 @@ from ..streams.presence import PresenceReason
 from ..streams.stream import StreamId
 from .envelope import text_frame
 from .errors import CloseCode
-from .pipeline import Malformed, parse_envelope
+from .pipeline import Malformed
 
 __all__ = ["host_ops"]
 
@@ -32,7 +32,7 @@ def host_ops(services: Any) -> HostOps:
 
     def stream_send_raw(stream: StreamId, envelope: dict[str, Any], session_ids: list[str] | None, reliable: bool = True) -> None:
         try:
-            cid, key, body = parse_envelope(envelope)
+            cid, key, body = services.doors.parse(envelope)
         except Malformed as exc:
             raise ValueError(f"not a valid envelope: {exc}") from None
         normalized: dict[str, Any] = {"cid": cid} if cid else {}

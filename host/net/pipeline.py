@@ -1,7 +1,10 @@
 """Realtime message dispatch: parse an envelope strictly, run hooks, call its handler.
 
-Nakama's pipeline.go, as data: ``HANDLERS`` maps an envelope key to a
-handler. The rules (nakama-behaviour.md §3.2, §2.3):
+Nakama's pipeline.go, as data: a ``SocketDoors`` table maps an envelope key to
+a ``SocketDoor`` (its handler and its message's fields). The core doors (``rpc``,
+``ping``, ``pong``) live here; each built-in feature brings its own
+(``host/features``), and ``host/app.py`` puts them in one table. The rules
+(nakama-behaviour.md §3.2, §2.3):
 
 * The text is read like protojson with ``DiscardUnknown: false``: malformed
   JSON, an unknown envelope key, an unknown field of a handled message or a
@@ -18,7 +21,8 @@ handler. The rules (nakama-behaviour.md §3.2, §2.3):
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,7 +36,7 @@ from .errors import ErrorCode
 if TYPE_CHECKING:
     from .socket import WebSocketSession
 
-__all__ = ["process", "HANDLERS", "ENVELOPE_KEYS", "hook_name", "reply_error", "Malformed", "parse_envelope"]
+__all__ = ["process", "CORE_DOORS", "SocketDoor", "SocketDoors", "ENVELOPE_KEYS", "hook_name", "reply_error", "Malformed"]
 
 log = logging.getLogger("nkhost.pipeline")
 
@@ -65,6 +69,24 @@ class Malformed(ValueError):
     """The text is not a valid envelope; the socket closes without an error reply."""
 
 
+FieldKind = type | tuple[type, ...]
+"""The JSON type(s) a message field accepts: ``str``, ``(int, str)`` for an int64, ..."""
+
+
+@dataclass(slots=True, frozen=True)
+class SocketDoor:
+    """One realtime message: its handler and its fields (proto name -> JSON type).
+
+    A handler returns ``(success, out)``: ``out`` is the reply envelope it sent (None
+    when it sent none), which the after hook receives. ``hooks=False`` skips the
+    realtime hooks (``rpc``, as Nakama).
+    """
+
+    handler: Handler
+    fields: Mapping[str, FieldKind]
+    hooks: bool = True
+
+
 async def _ping(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
     out = {"cid": cid, "pong": {}} if cid else {"pong": {}}
     session.send_envelope(out)
@@ -75,24 +97,11 @@ async def _pong(services: Any, session: WebSocketSession, cid: str, body: dict[s
     return True, None  # an incoming pong only proves liveness, which any frame does
 
 
-HANDLERS: dict[str, Handler] = {
-    "rpc": pipeline_rpc.rpc,
-    "ping": _ping,
-    "pong": _pong,
+CORE_DOORS: dict[str, SocketDoor] = {
+    "rpc": SocketDoor(pipeline_rpc.rpc, pipeline_rpc.FIELDS, hooks=False),  # Nakama: RPC messages get no realtime hooks
+    "ping": SocketDoor(_ping, {}),
+    "pong": SocketDoor(_pong, {}),
 }
-
-# Fields of the messages handled here, for the unknown-field check: proto name -> JSON type.
-_FIELDS: dict[str, dict[str, type]] = {
-    "rpc": pipeline_rpc.FIELDS,
-    "ping": {},
-    "pong": {},
-}
-_FIELD_BY_NAME = {
-    key: {name: (field, kind) for field, kind in fields.items() for name in (field, _json_name(field))}
-    for key, fields in _FIELDS.items()
-}
-
-_NO_HOOKS = frozenset({"rpc"})  # Nakama: RPC messages get no realtime hooks
 
 
 def hook_name(key: str) -> str:
@@ -100,36 +109,55 @@ def hook_name(key: str) -> str:
     return "".join(part.title() for part in key.split("_"))
 
 
-def parse_envelope(envelope: Any) -> tuple[str, str | None, dict[str, Any]]:
-    """(cid, message key or None, message body with proto field names). Raises Malformed."""
-    if not isinstance(envelope, dict):
-        raise Malformed("envelope is not an object")
-    cid = ""
-    key: str | None = None
-    body: dict[str, Any] = {}
-    for name, value in envelope.items():
-        proto = _KEY_BY_NAME.get(name)
-        if proto is None:
-            raise Malformed(f"unknown field {name!r}")
-        if value is None:
-            continue
-        if proto == "cid":
-            if not isinstance(value, str):
-                raise Malformed("cid is not a string")
-            cid = value
-            continue
-        if not isinstance(value, dict):
-            raise Malformed(f"{proto} is not an object")
+class SocketDoors:
+    """The realtime messages this server handles, and the strict envelope reader they share."""
+
+    __slots__ = ("doors", "_fields")
+
+    def __init__(self, doors: Mapping[str, SocketDoor]) -> None:
+        unknown = set(doors) - ENVELOPE_KEYS
+        if unknown:
+            raise ValueError(f"not envelope keys: {sorted(unknown)}")
+        self.doors = dict(doors)
+        self._fields = {
+            key: {name: (field, kind) for field, kind in door.fields.items() for name in (field, _json_name(field))}
+            for key, door in self.doors.items()
+        }
+
+    def get(self, key: str) -> SocketDoor | None:
+        return self.doors.get(key)
+
+    def parse(self, envelope: Any) -> tuple[str, str | None, dict[str, Any]]:
+        """(cid, message key or None, message body with proto field names). Raises Malformed."""
+        if not isinstance(envelope, dict):
+            raise Malformed("envelope is not an object")
+        cid = ""
+        key: str | None = None
+        body: dict[str, Any] = {}
+        for name, value in envelope.items():
+            proto = _KEY_BY_NAME.get(name)
+            if proto is None:
+                raise Malformed(f"unknown field {name!r}")
+            if value is None:
+                continue
+            if proto == "cid":
+                if not isinstance(value, str):
+                    raise Malformed("cid is not a string")
+                cid = value
+                continue
+            if not isinstance(value, dict):
+                raise Malformed(f"{proto} is not an object")
+            if key is not None:
+                raise Malformed("more than one message")
+            key, body = proto, value
         if key is not None:
-            raise Malformed("more than one message")
-        key, body = proto, value
-    if key is not None and key in _FIELD_BY_NAME:
-        body = _check_fields(key, body)
-    return cid, key, body
+            known = self._fields.get(key)
+            if known is not None:
+                body = _check_fields(key, known, body)
+        return cid, key, body
 
 
-def _check_fields(key: str, body: dict[str, Any]) -> dict[str, Any]:
-    known = _FIELD_BY_NAME[key]
+def _check_fields(key: str, known: dict[str, tuple[str, FieldKind]], body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in body.items():
         spec = known.get(name)
@@ -138,10 +166,18 @@ def _check_fields(key: str, body: dict[str, Any]) -> dict[str, Any]:
         field, kind = spec
         if value is None:
             continue
-        if not isinstance(value, kind):
-            raise Malformed(f"{key}.{field} is not a {kind.__name__}")
+        if not isinstance(value, kind) or (type(value) is bool and bool not in _kinds(kind)):
+            raise Malformed(f"{key}.{field} is not a {_kind_name(kind)}")
         out[field] = value
     return out
+
+
+def _kinds(kind: FieldKind) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: FieldKind) -> str:
+    return " or ".join(k.__name__ for k in _kinds(kind))
 
 
 def reply_error(session: WebSocketSession, cid: str, code: int, message: str) -> None:
@@ -150,20 +186,22 @@ def reply_error(session: WebSocketSession, cid: str, code: int, message: str) ->
 
 async def process(services: Any, session: WebSocketSession, payload: bytes) -> str | None:
     """Handle one text message. Returns a close reason, or None to keep the socket open."""
+    doors: SocketDoors = services.doors
     try:
         envelope = orjson.loads(payload)
-        cid, key, body = parse_envelope(envelope)
+        cid, key, body = doors.parse(envelope)
     except (orjson.JSONDecodeError, Malformed) as exc:
         log.debug("session %s: malformed payload: %s", session.session_id, exc)
         return "received malformed payload"
     if key is None:
         reply_error(session, cid, ErrorCode.MISSING_PAYLOAD, "Missing message.")
         return "missing message"
-    handler = HANDLERS.get(key)
-    if handler is None:
+    door = doors.get(key)
+    if door is None:
         reply_error(session, cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "Unrecognized message.")
         return "unrecognized message"
-    if key in _NO_HOOKS:
+    handler = door.handler
+    if not door.hooks:
         await handler(services, session, cid, body)
         return None
 
@@ -173,7 +211,7 @@ async def process(services: Any, session: WebSocketSession, payload: bytes) -> s
         try:
             result = await runtime.before_rt(name, socket_context(session, "before"), envelope)
             if result is not None:
-                cid, key2, body = parse_envelope(result)
+                cid, key2, body = doors.parse(result)
                 if key2 != key:
                     raise Malformed(f"before hook changed the message to {key2!r}")
                 envelope = result

@@ -3,15 +3,16 @@
 Every stream operation runs on the loop thread (the engine is single-threaded). A worker
 reaches it through its outbox: fire-and-forget operations with ``post``, ones that need an
 answer with ``ask`` (the worker blocks until the loop answers or the call's deadline
-passes; the loop never waits on a worker).
+passes; the loop never waits on a worker), and coroutines (a feature core's database work)
+with ``run``. A built-in feature's nk functions find its core with ``feature``.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..streams.manager import StreamManager
@@ -34,6 +35,7 @@ class Services:
     streams: StreamManager | None = None
     host: HostOps | None = None
     cache: Any = None  # host.runtime.localcache.LocalCache
+    features: Mapping[str, Any] = field(default_factory=dict)  # feature name -> its core (host/features)
 
 
 @dataclass(slots=True)
@@ -58,6 +60,22 @@ class Bridge:
 
     def post(self, fname: str, fn: Callable[..., Any], *args: Any) -> None:
         self._need_outbox(fname).post(fn, *args)
+
+    def run(self, fname: str, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Await the coroutine ``fn(*args)`` on the loop, in script order; its result or exception."""
+        outbox = self._need_outbox(fname)
+        try:
+            return outbox.ask_async(self.vm.deadline - time.monotonic(), fn, *args)
+        except LoopTimeout:
+            raise NkArgError(f"{fname}: the server did not answer before the call's deadline") from None
+
+    def feature(self, fname: str, name: str) -> Any:
+        """The core of the built-in feature ``name``, or a clear error where there is none
+        (``nkhost check`` loads modules without a server)."""
+        core = self.services.features.get(name)
+        if core is None or self.outbox is None:
+            raise NkArgError(f"{fname}: not available while checking modules (no server)")
+        return core
 
     @property
     def streams(self) -> StreamManager:

@@ -127,13 +127,22 @@ def _bind(name: str, fn: Callable[..., Any], lua: Any) -> Callable[..., tuple[An
     return call
 
 
-def binder(services: Services, outbox: Outbox | None) -> Binder:
-    """The Binder a Sandbox calls to get its nk functions, wired to ``outbox``'s thread."""
+def binder(services: Services, outbox: Outbox | None, extra: Mapping[str, Callable[..., Any]] | None = None) -> Binder:
+    """The Binder a Sandbox calls to get its nk functions, wired to ``outbox``'s thread.
+
+    ``extra`` are the built-in features' nk functions (name -> fn(bridge, *lua_args)),
+    bound like the stream functions; a name may not shadow one of the runtime's own.
+    """
+    bridged = dict(_BRIDGED)
+    for name, fn in (extra or {}).items():
+        if name in bridged or name in _PLAIN:
+            raise ValueError(f"nk.{name} is defined twice")
+        bridged[name] = fn
 
     def bind(vm: Sandbox) -> Mapping[str, Callable[..., Any]]:
         bridge = Bridge(services, outbox, vm)
         functions = {name: _bind(name, fn, vm.lua) for name, fn in _PLAIN.items()}
-        functions.update((name, _bind(name, partial(fn, bridge), vm.lua)) for name, fn in _BRIDGED.items())
+        functions.update((name, _bind(name, partial(fn, bridge), vm.lua)) for name, fn in bridged.items())
         return functions
 
     return bind

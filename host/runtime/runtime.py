@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,12 +82,25 @@ def _print_logger(generation: int):
 
 
 class Runtime:
-    def __init__(self, config: RuntimeConfig, streams: StreamManager, *, node: str = "nakama", host: HostOps | None = None, version: str = "nkhost") -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        streams: StreamManager,
+        *,
+        node: str = "nakama",
+        host: HostOps | None = None,
+        version: str = "nkhost",
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        features: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``functions`` are the built-in features' nk functions and ``features`` their cores
+        by name (what ``Bridge.feature`` finds)."""
         self.config = config
         self.node = node
         self.version = version
         self.limits = Limits.from_config(config)
-        self._services = Services(node, streams, host, LocalCache())
+        self._services = Services(node, streams, host, LocalCache(), dict(features or {}))
+        self._functions = dict(functions or {})
         self._env = config.env_map()
         self._current: Generation | None = None
         self._pool: WorkerPool | None = None
@@ -154,7 +167,7 @@ class Runtime:
         """Runs on a worker: one VM of generation ``number`` with every module loaded."""
         vm = Sandbox(
             self.limits,
-            binder(self._services, outbox),
+            binder(self._services, outbox, self._functions),
             generation=number,
             node=self.node,
             version=self.version,
@@ -271,18 +284,18 @@ def _ensure_dir(path: str) -> None:
         log.info("runtime.path %s did not exist: created it", path)
 
 
-def standalone_vm(path: str) -> tuple[Sandbox | None, list[str]]:
+def standalone_vm(path: str, functions: Mapping[str, Callable[..., Any]] | None = None) -> tuple[Sandbox | None, list[str]]:
     """One VM with every module of ``path`` loaded, outside any server: (vm, "file:line: message"
-    errors). Stream functions fail when called here (there is no server) and run_once
-    functions do not run. ``nkhost check`` uses it, and so does the benchmark's Lua-only
-    ceiling."""
+    errors). Stream and feature functions (``functions``, as given to Runtime) fail when called
+    here (there is no server) and run_once functions do not run. ``nkhost check`` uses it, and
+    so does the benchmark's Lua-only ceiling."""
     snap = snapshot(path)
     if snap.errors:
         return None, list(snap.errors)
     config = RuntimeConfig(path=path)
     vm = Sandbox(
         Limits.from_config(config),
-        binder(Services("nakama", cache=LocalCache()), None),
+        binder(Services("nakama", cache=LocalCache()), None, functions),
         generation=0,
         node="nakama",
         version="nkhost",
@@ -293,6 +306,6 @@ def standalone_vm(path: str) -> tuple[Sandbox | None, list[str]]:
     return vm, vm.load(snap.modules)
 
 
-def check_modules(path: str) -> list[str]:
+def check_modules(path: str, functions: Mapping[str, Callable[..., Any]] | None = None) -> list[str]:
     """Load every module in a throwaway VM without a server: "file:line: message" per error."""
-    return standalone_vm(path)[1]
+    return standalone_vm(path, functions)[1]

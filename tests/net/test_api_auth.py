@@ -18,7 +18,7 @@ from host.net.api_auth import ROUTES, authenticate_bearer
 from host.net.http import Request, Response
 from host.net.tokens import TokenService, encode_jwt
 from host.runtime.errors import RpcError
-from host.status import StatusError
+from host.errors import ApiError
 from host.storage.store_sqlite import SqliteStore
 
 T0 = 1_700_000_000
@@ -454,7 +454,7 @@ async def test_authenticate_bearer_helper(services: Services) -> None:
     _, s = await device(services)
     claims = authenticate_bearer(services, request("POST", "/v2/rpc/x", auth=f"Bearer {s['token']}"))
     assert claims.user_id == claims_of(s["token"])["uid"]
-    with pytest.raises(StatusError) as info:
+    with pytest.raises(ApiError) as info:
         authenticate_bearer(services, request("POST", "/v2/rpc/x", auth="Bearer bad"))
     assert (info.value.code, info.value.message) == (16, "Auth token invalid")
 

@@ -109,3 +109,48 @@ def test_every_python_nk_function_is_reachable_from_lua(tmp_path):
     vm = rpc_vm(tmp_path, f"local missing = {{}} for _, n in ipairs({{{names}}}) do if type(nk[n]) ~= 'function' then missing[#missing + 1] = n end end return table.concat(missing, ',')")
     assert call(vm) == ""
     assert {"stream_user_join", "json_decode", "localcache_get", "logger_info", "bcrypt_hash"} <= set(NAMES)
+
+
+async def test_ask_async_runs_coroutines_in_fifo_order_and_returns_their_result():
+    loop = asyncio.get_running_loop()
+    outbox = Outbox(loop)
+    order: list[str] = []
+
+    async def work(name: str) -> str:
+        order.append(f"start {name}")
+        await asyncio.sleep(0)
+        return name.upper()
+
+    def worker() -> list:
+        outbox.post(order.append, "posted first")
+        return [outbox.ask_async(5.0, work, "a"), outbox.ask_async(5.0, work, "b")]
+
+    assert await asyncio.to_thread(worker) == ["A", "B"]
+    assert order == ["posted first", "start a", "start b"]
+
+
+async def test_ask_async_raises_the_coroutines_exception():
+    outbox = Outbox(asyncio.get_running_loop())
+
+    async def fails() -> None:
+        raise KeyError("nope")
+
+    with pytest.raises(KeyError):
+        await asyncio.to_thread(outbox.ask_async, 5.0, fails)
+
+
+async def test_ask_async_past_the_deadline_cancels_the_coroutine():
+    outbox = Outbox(asyncio.get_running_loop())
+    cancelled = asyncio.Event()
+    never = asyncio.Event()
+
+    async def hangs() -> None:
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(LoopTimeout):
+        await asyncio.to_thread(outbox.ask_async, 0.05, hangs)
+    await asyncio.wait_for(cancelled.wait(), 5)

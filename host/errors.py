@@ -1,4 +1,4 @@
-"""StatusError: a failure that carries a gRPC status code and the client-facing message.
+"""ApiError: a failure that carries a gRPC status code and the client-facing message.
 
 Core functions (accounts, and later chat, storage objects...) raise it with Nakama's exact
 code and text; each front door turns it into its wire form: REST into grpc-gateway's
@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
-__all__ = ["StatusError", "Code", "numbered_codes"]
+__all__ = ["ApiError", "Code", "numbered_codes"]
 
 
 def numbered_codes(name: str, names: str, doc: str, module: str) -> Any:
@@ -35,7 +35,7 @@ Code = numbered_codes(
 )
 
 
-class StatusError(Exception):
+class ApiError(Exception):
     """``code`` is a gRPC code; ``message`` is shown to the client verbatim."""
 
     def __init__(self, code: int, message: str) -> None:
