@@ -1,36 +1,9 @@
-// Drives a running nkhost with the real @heroiclabs/nakama-js client.
+// The core scenarios (authentication, account, RPC, streams) with the real nakama-js client.
 // Usage: node scenarios.cjs <port>  -> prints one JSON object: {scenario: {ok, error?, ...facts}}
 "use strict";
-globalThis.WebSocket = require("ws"); // Node 20 has no global WebSocket
-const { Client } = require("@heroiclabs/nakama-js");
-const crypto = require("crypto");
+const { run } = require("./harness.cjs");
 
-const port = process.argv[2];
-const client = new Client("defaultkey", "127.0.0.1", port, false, 5000, false);
-const results = {};
-
-function within(ms, what, promise) {
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
-  ]);
-}
-
-async function scenario(name, fn) {
-  try {
-    results[name] = Object.assign({ ok: true }, (await fn()) || {});
-  } catch (err) {
-    let message = err && err.message ? err.message : String(err);
-    if (err && typeof err.status === "number") {
-      message = `HTTP ${err.status}: ${await err.text().catch(() => "")}`;
-    }
-    results[name] = { ok: false, error: message };
-  }
-}
-
-const uid = () => crypto.randomUUID();
-
-async function main() {
+run(async ({ client, within, uid, scenario }) => {
   let device;
   await scenario("device_auth", async () => {
     const id = "device-" + uid();
@@ -99,7 +72,4 @@ async function main() {
     try { await client.sessionRefresh(s); } catch (err) { refreshStatus = err.status; }
     return { refresh_after_logout_status: refreshStatus };
   });
-  process.stdout.write(JSON.stringify(results) + "\n");
-}
-
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+});

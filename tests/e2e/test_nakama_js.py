@@ -3,76 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.harness import nkhost_process, ok, run_scenarios
+
 pytestmark = pytest.mark.e2e
-
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nkhost exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)  # polling a starting process: there is no event to await
-    raise RuntimeError("nkhost did not become healthy")
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    if not (HERE / "node_modules" / "@heroiclabs" / "nakama-js").is_dir():
-        pytest.fail("run `npm install --prefix tests/e2e` first (the README's test command does)")
-    node = shutil.which("node")
-    assert node, "node is required for the end-to-end tests"
-    data = tmp_path_factory.mktemp("data")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "host", "--name", "nakama", "--data_dir", str(data), "--runtime.path", str(ROOT / "lua_modules"),
-         "--socket.address", "127.0.0.1", "--socket.port", str(port), "--session.token_expiry_sec", "300",
-         "--runtime.hot_reload", "false", "--logger.level", "warn"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        wait_healthy(port, proc)
-        out = subprocess.run([node, str(HERE / "scenarios.cjs"), str(port)], capture_output=True, text=True, timeout=120, cwd=HERE)
-        assert out.returncode == 0, out.stderr
-        yield json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def ok(results, name):
-    r = results[name]
-    assert r["ok"], r.get("error")
-    return r
+    with nkhost_process(tmp_path_factory) as port:
+        yield run_scenarios("scenarios.cjs", port)
 
 
 def test_device_auth_creates_then_finds_the_account(results):
