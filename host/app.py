@@ -34,7 +34,7 @@ from .net.host_ops import host_ops
 from .net.pipeline import CORE_DOORS, SocketDoors
 from .net.server import Server
 from .net.session_registry import SessionRegistry
-from .net.status_registry import StatusRegistry
+from .features.status.registry import StatusRegistry
 from .net.tokens import TokenService
 from .storage.store_sqlite import SqliteStore
 from .streams import MODE_STATUS, MemoryTracker, Router, StreamManager, Tracker

@@ -191,3 +191,26 @@ async def connect(
 ) -> WsClient:
     token = token_for(app, user_id, username)
     return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""), raw=raw, rcvbuf=rcvbuf, headers=headers)
+
+
+async def new_account(app: App, username: str = "") -> tuple[str, str, str]:
+    """A real account, made by device authentication over HTTP: (user id, username, session token)."""
+    import base64
+
+    from tests.net.helpers import basic, http
+
+    username = username or "p" + uuid.uuid4().hex[:12]
+    reply = await http(
+        app.port, "POST", f"/v2/account/authenticate/device?create=true&username={username}",
+        orjson.dumps({"id": f"device-{uuid.uuid4()}"}), {"Authorization": basic(app.services.config.socket.server_key)},
+    )
+    assert reply.status == 200, reply.body
+    token = reply.json()["token"]
+    payload = token.split(".")[1]
+    claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims["uid"], claims["usn"], token
+
+
+async def connect_as(app: App, token: str, query: str = "") -> WsClient:
+    """A socket for an account made with ``new_account``."""
+    return await WsClient.connect(app.port, f"token={token}" + (f"&{query}" if query else ""))

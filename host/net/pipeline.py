@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..errors import ApiError, Code
 from ..runtime.errors import RpcError
 from . import pipeline_rpc
 from .context import socket_context
@@ -36,7 +37,7 @@ from .errors import ErrorCode
 if TYPE_CHECKING:
     from .socket import WebSocketSession
 
-__all__ = ["process", "CORE_DOORS", "SocketDoor", "SocketDoors", "ENVELOPE_KEYS", "hook_name", "reply_error", "Malformed"]
+__all__ = ["process", "CORE_DOORS", "SocketDoor", "SocketDoors", "Repeated", "ENVELOPE_KEYS", "hook_name", "reply_error", "reply_api_error", "ack", "Malformed"]
 
 log = logging.getLogger("nkhost.pipeline")
 
@@ -69,8 +70,16 @@ class Malformed(ValueError):
     """The text is not a valid envelope; the socket closes without an error reply."""
 
 
-FieldKind = type | tuple[type, ...]
-"""The JSON type(s) a message field accepts: ``str``, ``(int, str)`` for an int64, ..."""
+@dataclass(slots=True, frozen=True)
+class Repeated:
+    """A repeated field: a JSON array whose every item is of ``item``'s type(s)."""
+
+    item: type | tuple[type, ...]
+
+
+FieldKind = type | tuple[type, ...] | Repeated
+"""The JSON type(s) a message field accepts: ``str``, ``(int, str)`` for an int64,
+``Repeated(str)`` for a ``repeated string``, ``dict`` for a nested message..."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -166,22 +175,47 @@ def _check_fields(key: str, known: dict[str, tuple[str, FieldKind]], body: dict[
         field, kind = spec
         if value is None:
             continue
-        if not isinstance(value, kind) or (type(value) is bool and bool not in _kinds(kind)):
+        if type(kind) is Repeated:
+            if type(value) is not list or not all(_is(item, kind.item) for item in value):
+                raise Malformed(f"{key}.{field} is not a list of {_kind_name(kind.item)}")
+        elif not _is(value, kind):
             raise Malformed(f"{key}.{field} is not a {_kind_name(kind)}")
         out[field] = value
     return out
 
 
-def _kinds(kind: FieldKind) -> tuple[type, ...]:
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """isinstance, except that a JSON boolean is not a number (bool subclasses int)."""
+    return isinstance(value, kind) and (type(value) is not bool or bool in _kinds(kind))
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _kind_name(kind: FieldKind) -> str:
+def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in _kinds(kind))
 
 
 def reply_error(session: WebSocketSession, cid: str, code: int, message: str) -> None:
     session.send_envelope(error_envelope(cid, code, message))
+
+
+def reply_api_error(session: WebSocketSession, cid: str, exc: ApiError, codes: Mapping[int, int] | None = None) -> None:
+    """A core's ApiError as a realtime error: its gRPC code through ``codes`` (a feature's own
+    mapping, e.g. NOT_FOUND -> MATCH_NOT_FOUND), else invalid input as BAD_INPUT (3) and
+    anything else as RUNTIME_EXCEPTION (0), as Nakama's handlers answer."""
+    code = (codes or {}).get(exc.code)
+    if code is None:
+        code = ErrorCode.BAD_INPUT if exc.code == Code.INVALID_ARGUMENT else ErrorCode.RUNTIME_EXCEPTION
+    reply_error(session, cid, code, exc.message)
+
+
+def ack(session: WebSocketSession, cid: str) -> dict[str, Any]:
+    """The empty acknowledgement ``{"cid": ...}`` of a request with no reply of its own."""
+    out = {"cid": cid} if cid else {}
+    session.send_envelope(out)
+    return out
 
 
 async def process(services: Any, session: WebSocketSession, payload: bytes) -> str | None:

@@ -57,14 +57,14 @@ class Presence:
         return PresenceMeta(self.hidden, self.persistence, self.username, self.status, self.reason)
 
     def to_wire(self, with_status: bool = False) -> dict[str, Any]:
-        """The client UserPresence form; status only travels on status streams."""
+        """The client UserPresence form; status only travels on status streams, always set there."""
         out: dict[str, Any] = {"user_id": self.user_id, "session_id": self.session_id}
         if self.username:
             out["username"] = self.username
         if self.persistence:
             out["persistence"] = True
-        if with_status and self.status:
-            out["status"] = self.status
+        if with_status:
+            out["status"] = self.status  # a StringValue: written even when "" (nakama-features §0.1)
         return out
 
 

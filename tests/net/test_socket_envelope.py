@@ -97,7 +97,7 @@ async def test_missing_message_is_error_2_and_close(app, envelope):
     assert await client.wait_closed() == (CloseCode.NORMAL, "missing message")
 
 
-@pytest.mark.parametrize("key", ["stream_data", "channel_join", "status_update", "match_data_send"])
+@pytest.mark.parametrize("key", ["stream_data", "channel_message", "notifications", "status_presence_event"])  # server-to-client only
 async def test_known_but_unhandled_message_is_error_1_and_close(app, key):
     client = await connect(app)
     assert await client.request({"cid": "1", key: {}}) == {"cid": "1", "error": {"code": 1, "message": "Unrecognized message."}}

@@ -23,7 +23,8 @@ async def test_status_true_tracks_the_status_stream_and_followers_hear_it(app):
     stranger = await connect(app)
     online = await connect(app, user_id, username, query="status=true")
     [watcher_sid, online_sid] = session_ids(app, user_id)
-    join = {"status_presence_event": {"joins": [{"user_id": user_id, "session_id": online_sid, "username": username}]}}
+    # status is a StringValue: written on status streams even when "" (nakama-features §0.1)
+    join = {"status_presence_event": {"joins": [{"user_id": user_id, "session_id": online_sid, "username": username, "status": ""}]}}
     assert await watcher.recv() == join
     assert await online.recv() == join  # it follows its own user too
     await nothing_pending(stranger)
@@ -32,7 +33,7 @@ async def test_status_true_tracks_the_status_stream_and_followers_hear_it(app):
     pushed, _ = await drive(online, "update", stream=status_stream, status="in a match")
     change = {"status_presence_event": {
         "joins": [{"user_id": user_id, "session_id": online_sid, "username": username, "status": "in a match"}],
-        "leaves": [{"user_id": user_id, "session_id": online_sid, "username": username}],
+        "leaves": [{"user_id": user_id, "session_id": online_sid, "username": username, "status": ""}],
     }}
     assert pushed == [change]
     assert await watcher.recv() == change

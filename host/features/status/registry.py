@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..streams.presence import PresenceEvent
+from ...streams.presence import PresenceEvent
 
 __all__ = ["StatusRegistry"]
 
