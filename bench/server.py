@@ -1,6 +1,7 @@
 """End-to-end server benchmark: a real nkhost process, load generators in other processes.
 
 Run: python bench/server.py [--quick] [--rounds N] [--only echo,http,cpu] [--jit] [--pool N]
+     python bench/server.py --baseline REV [--rounds N] [--only echo,http,json,cpu]
 
 Loads the shared benchmark module (bench.lua, the one the Go reference server was
 measured with) and prints, beside the reference figures quoted in issue 4:
@@ -12,6 +13,12 @@ The machine's speed drifts by a factor of 1.5 or more over minutes (a shared hos
 closed-loop scenario runs --rounds windows and prints the best and the median, and the run
 starts with the Lua-only ceiling: bench.cpu called straight on VMs in this process, one VM
 per core, no server and no sockets. The server's bench.cpu rate is best read against it.
+
+``--baseline REV`` compares this tree with git revision REV in one sitting: REV is checked
+out in a temporary git worktree, both servers run side by side, and every round measures
+each closed-loop scenario on both, back to back, alternating which goes first. A ratio
+(new/old server CPU per call, rate, p99) is taken within each round, so the machine's drift
+between rounds cancels; the median and the spread of the per-round ratios are printed.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path, port: int, extra: list[str]) -> subprocess.Popen:
+def start_server(tmp: Path, port: int, extra: list[str], root: Path = ROOT) -> subprocess.Popen:
+    """nkhost from the tree at ``root`` (``python -m host`` imports the package of its cwd)."""
     modules = tmp / "modules"
     modules.mkdir()
     shutil.copy(BENCH_LUA, modules / "bench.lua")
@@ -61,7 +69,7 @@ def start_server(tmp: Path, port: int, extra: list[str]) -> subprocess.Popen:
         [sys.executable, "-m", "host", "--data_dir", str(tmp / "data"), "--runtime.path", str(modules),
          "--socket.address", "127.0.0.1", "--socket.port", str(port), "--logger.level", "error",
          "--runtime.hot_reload", "false", "--session.token_expiry_sec", "7200", *extra],
-        cwd=ROOT,
+        cwd=root,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -424,6 +432,61 @@ def idle_memory(pid: int, port: int, tokens: list[str], n: int) -> None:
 
 
 SCENARIOS = ("idle", "echo", "http", "json", "cpu", "fanout")
+COMPARED = ("echo", "http", "json", "cpu")  # the closed-loop scenarios --baseline compares
+JSON_DOC = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
+
+
+def closed_loop_scenario(name: str, pid: int, port: int, tokens: list[str], warmup: float, window: float) -> dict:
+    """One window of a closed-loop scenario against the server ``pid`` listening on ``port``."""
+    if name == "http":
+        return closed_loop(pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window)
+    rpc, payload = {"echo": ("bench.echo", "hello"), "json": ("bench.json", JSON_DOC), "cpu": ("bench.cpu", "")}[name]
+    return closed_loop(pid, rpc_worker, [(port, tokens[:32], rpc, payload), (port, tokens[32:], rpc, payload)], warmup, window)
+
+
+def compare(rev: str, only: list[str], n: int, warmup: float, window: float, extra: list[str]) -> None:
+    """This tree against ``rev``, interleaved in one sitting (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="nkhost-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), rev], check=True)
+        procs = []
+        try:
+            servers = {}
+            for label, root in (("new", ROOT), ("old", tree)):
+                port = free_port()
+                (Path(tmp) / label).mkdir()
+                proc = start_server(Path(tmp) / label, port, extra, root)
+                procs.append(proc)
+                servers[label] = (proc.pid, port, authenticate(port, 64))
+            head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+            print(f"new: this tree (HEAD {head}, uncommitted changes included); old: {rev}; {n} rounds of {window:.0f} s windows, loadavg {os.getloadavg()[0]:.2f}")
+            runs: dict[str, dict[str, list[dict]]] = {label: {name: [] for name in only} for label in servers}
+            for r in range(n):
+                order = ("new", "old") if r % 2 == 0 else ("old", "new")
+                for name in only:
+                    for label in order:
+                        pid, port, tokens = servers[label]
+                        runs[label][name].append(closed_loop_scenario(name, pid, port, tokens, warmup, window))
+            print(f"{'scenario':<10} {'CPU/call new':>13} {'old':>9} {'new/old (spread)':>24} {'rate new/old':>20} {'p99 new/old':>20} {'p99 new':>9}")
+            for name in only:
+                new, old = runs["new"][name], runs["old"][name]
+                cells = []
+                for key in ("cpu_ms_per_call", "rate", "p99_ms"):
+                    ratios = [a[key] / b[key] for a, b in zip(new, old) if b[key]]
+                    cells.append(f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+                errors = sum(x["errors"] for x in new + old)
+                print(f"{name:<10} {statistics.median(x['cpu_ms_per_call'] for x in new):>10.3f} ms {statistics.median(x['cpu_ms_per_call'] for x in old):>6.3f} ms"
+                      f" {cells[0]:>24} {cells[1]:>20} {cells[2]:>20} {statistics.median(x['p99_ms'] for x in new):>6.2f} ms"
+                      + (f"  errors {errors}" if errors else ""))
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def main() -> None:
@@ -432,19 +495,24 @@ def main() -> None:
     parser.add_argument("--jit", action="store_true", help="run Lua with the JIT on (runtime.lua_jit)")
     parser.add_argument("--pool", type=int, default=0, help="Lua worker threads (runtime.lua_pool_size); default: the server's")
     parser.add_argument("--rounds", type=int, default=0, help="windows per closed-loop scenario (default 3, 1 with --quick)")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)} (with --baseline: of {','.join(COMPARED)})")
+    parser.add_argument("--baseline", metavar="REV", help="compare with git revision REV, interleaved in one sitting")
     args = parser.parse_args()
-    only = set(args.only.split(","))
-    if not only <= set(SCENARIOS):
-        parser.error(f"--only: unknown scenario(s) {', '.join(sorted(only - set(SCENARIOS)))}")
+    known = COMPARED if args.baseline else SCENARIOS
+    only = [name for name in (args.only or ",".join(known)).split(",") if name]
+    if not set(only) <= set(known):
+        parser.error(f"--only: unknown scenario(s) {', '.join(sorted(set(only) - set(known)))}")
     warmup, window = (0.5, 2.0) if args.quick else (1.5, 8.0)
     n = args.rounds or (1 if args.quick else 3)
+    extra = ["--runtime.lua_jit", "true"] if args.jit else []
+    if args.pool:
+        extra += ["--runtime.lua_pool_size", str(args.pool)]
+    if args.baseline:
+        compare(args.baseline, only, n, warmup, window, extra)
+        return
     lua_ceiling(1.0 if args.quick else 3.0)
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        extra = ["--runtime.lua_jit", "true"] if args.jit else []
-        if args.pool:
-            extra += ["--runtime.lua_pool_size", str(args.pool)]
         proc = start_server(Path(tmp), port, extra)
         try:
             print(f"nkhost pid {proc.pid}, port {port}, cores {os.cpu_count()}, loadavg {os.getloadavg()[0]:.2f}, jit {'on' if args.jit else 'off'}")
@@ -461,8 +529,7 @@ def main() -> None:
             if "http" in only:
                 fmt("HTTP RPC bench.echo (64)", rounds(n, proc.pid, http_worker, [(port, 32, "bench.echo"), (port, 32, "bench.echo")], warmup, window), "9,800/s")
             if "json" in only:
-                doc = json.dumps({"name": "player", "seen": 1, "items": [{"id": i, "score": i * 3, "tag": f"item-{i}"} for i in range(20)]})
-                fmt("socket RPC bench.json (64)", socket_rpc("bench.json", doc), "4,500/s")
+                fmt("socket RPC bench.json (64)", socket_rpc("bench.json", JSON_DOC), "4,500/s")
             if "cpu" in only:
                 fmt("socket RPC bench.cpu (64)", socket_rpc("bench.cpu", ""), "486/s, 3.8 ms CPU")
             if "fanout" in only:

@@ -35,6 +35,7 @@ __all__ = [
     "str_field",
     "map_field",
     "bool_query",
+    "int_query",
     "require_server_key",
     "authenticate_bearer",
     "before_hook",
@@ -143,6 +144,22 @@ def bool_query(request: Request, name: str) -> bool | None:
     if raw in _FALSE:
         return False
     raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseBool: parsing "{raw}": invalid syntax')
+
+
+def int_query(request: Request, name: str, bits: int = 32) -> int | None:
+    """An ``Int32Value``/``Int64Value`` query parameter (Go's strconv.ParseInt); None if absent."""
+    raw = request.query_one(name)
+    if raw is None:
+        return None
+    text = raw[1:] if raw[:1] in ("+", "-") else raw
+    if text.isascii() and text.isdigit():
+        value = int(raw)
+        if -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+            return value
+        problem = "value out of range"
+    else:
+        problem = "invalid syntax"
+    raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseInt: parsing "{raw}": {problem}')
 
 
 # Credentials ---------------------------------------------------------------------------
