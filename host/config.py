@@ -20,6 +20,7 @@ __all__ = [
     "SessionConfig",
     "DatabaseConfig",
     "LoggerConfig",
+    "PartyConfig",
     "load",
     "add_flags",
     "validate",
@@ -80,6 +81,12 @@ class LoggerConfig:
 
 
 @dataclass(slots=True)
+class PartyConfig:
+    label_update_interval_ms: int = field(default=1000, metadata={"usage": "How often party listing changes (create, update, close) reach the listing index."})
+    idle_check_interval_ms: int = field(default=30000, metadata={"usage": "How often a party nobody is tracked in and nothing happened to since the last check is closed; 0 or less turns it off."})
+
+
+@dataclass(slots=True)
 class Config:
     name: str = field(default="nakama", metadata={"usage": "Node name."})
     data_dir: str = field(default="./data", metadata={"usage": "Directory for the SQLite file and other data."})
@@ -88,13 +95,14 @@ class Config:
     session: SessionConfig = field(default_factory=SessionConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    party: PartyConfig = field(default_factory=PartyConfig)
 
     def database_path(self) -> str:
         """The SQLite file: database.address when given, else data_dir/nkhost.db."""
         return self.database.address or str(Path(self.data_dir) / "nkhost.db")
 
 
-_SECTIONS = ("runtime", "socket", "session", "database", "logger")
+_SECTIONS = ("runtime", "socket", "session", "database", "logger", "party")
 
 
 def _parse_bool(text: str) -> bool:
@@ -220,4 +228,6 @@ def validate(config: Config) -> list[str]:
         problems.append("logger.level: must be debug, info, warn or error")
     if config.logger.format not in ("json", "text"):
         problems.append("logger.format: must be json or text")
+    if config.party.label_update_interval_ms <= 0:
+        problems.append("party.label_update_interval_ms: must be positive")
     return problems

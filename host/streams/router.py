@@ -11,7 +11,7 @@ from .sink import SessionSink
 from .stream import StreamId
 from .tracker import Tracker
 
-__all__ = ["Router", "StreamData", "Encoder", "EventRecipients"]
+__all__ = ["Router", "StreamData", "Encoder", "EventRecipients", "PresenceListener"]
 
 
 @dataclass(slots=True)
@@ -30,6 +30,10 @@ Encoder = Callable[[Any], bytes]
 EventRecipients = Callable[[PresenceEvent], Iterable[str]]
 """Chooses who hears a presence event on a given mode (status events go to followers)."""
 
+PresenceListener = Callable[[PresenceEvent], None]
+"""Told of every presence event on a mode before it is delivered (a built-in feature that keeps
+state about a stream's members: parties on mode 7, authoritative matches on mode 6)."""
+
 
 class Router:
     """Delivers messages and presence events to session sinks.
@@ -39,13 +43,20 @@ class Router:
     encoder is given by the network layer: the engine never knows the wire.
     """
 
-    __slots__ = ("tracker", "encode", "sinks", "event_recipients")
+    __slots__ = ("tracker", "encode", "sinks", "event_recipients", "listeners")
 
     def __init__(self, tracker: Tracker, encode: Encoder, event_recipients: dict[int, EventRecipients] | None = None) -> None:
         self.tracker = tracker
         self.encode = encode
         self.sinks: dict[str, SessionSink] = {}
         self.event_recipients: dict[int, EventRecipients] = dict(event_recipients or {})
+        self.listeners: dict[int, list[PresenceListener]] = {}
+
+    def listen(self, mode: int, listener: PresenceListener) -> None:
+        """Call ``listener(event)`` for every presence event on a stream of ``mode``, before the
+        event is delivered (Nakama's side listeners): what the listener sends reaches each
+        recipient ahead of the event. It must not raise; it may send, and close streams."""
+        self.listeners.setdefault(mode, []).append(listener)
 
     # Sinks --------------------------------------------------------------------
 
@@ -93,7 +104,11 @@ class Router:
         Called right after the tracker mutation that produced them, so the
         joiner hears its own join and a leaver does not hear its own leave.
         """
+        listeners = self.listeners
         for event in events:
+            if listeners:
+                for listener in listeners.get(event.stream.mode, ()):
+                    listener(event)
             choose = self.event_recipients.get(event.stream.mode)
             recipients = choose(event) if choose is not None else self.tracker.recipients(event.stream)
             self.send_to_sessions(recipients, event, True)
