@@ -136,9 +136,13 @@ class Query:
     must: tuple[Clause, ...] = ()
     should: tuple[Clause, ...] = ()
     must_not: tuple[Clause, ...] = ()
+    filters: tuple[Clause, ...] = ()  # required besides the query itself, without changing its meaning
 
     def score(self, doc: Document) -> float | None:
         """None when the document does not match; else its score (higher first)."""
+        for clause in self.filters:
+            if not clause.matches(doc):
+                return None
         for clause in self.must_not:
             if clause.matches(doc):
                 return None
@@ -156,9 +160,11 @@ class Query:
             return None
         return score
 
-    def with_must(self, *clauses: Clause) -> Query:
-        """This query with more required clauses (a listing's fixed filters: ``open``, ``hidden``)."""
-        return Query((*self.must, *clauses), self.should, self.must_not)
+    def filtered(self, *clauses: Clause) -> Query:
+        """This query, and the documents must also match ``clauses`` (a listing's fixed
+        filters: ``open``, ``hidden``). Unlike a ``+`` clause in the text, a filter does not
+        turn the query's should-clauses into optional ones."""
+        return Query(self.must, self.should, self.must_not, (*self.filters, *clauses))
 
 
 MATCH_ALL = Query()

@@ -21,4 +21,4 @@ __all__ = ["NK", "NAME", "build"]
 
 def build(services: Any) -> Feature:
     core = Parties(services.streams, MemoryPartyRegistry(), services.config.party)
-    return Feature(NAME, core, socket=DOORS, routes=ROUTES, start=core.start, close=core.close)
+    return Feature(NAME, core, socket=DOORS, routes=ROUTES, start=core.start, close=core.shutdown)

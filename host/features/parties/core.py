@@ -72,7 +72,7 @@ class Parties:
         if self.config.idle_check_interval_ms > 0:
             self._tasks.append(asyncio.create_task(_every(self.config.idle_check_interval_ms, self.check_idle)))
 
-    async def close(self) -> None:
+    async def shutdown(self) -> None:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -224,9 +224,9 @@ class Parties:
         except labelquery.QueryError as exc:
             raise ApiError(Code.INVALID_ARGUMENT, f"Error listing parties: invalid query: {exc}") from None
         if open is not None:
-            parsed = parsed.with_must(labelquery.term("open", open))
+            parsed = parsed.filtered(labelquery.term("open", open))
         if not show_hidden:
-            parsed = parsed.with_must(labelquery.term("hidden", False))
+            parsed = parsed.filtered(labelquery.term("hidden", False))
         hits = self.registry.search(parsed, offset, limit + 1)
         if len(hits) <= limit:
             return hits, ""
