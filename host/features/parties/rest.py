@@ -9,37 +9,20 @@ mistake: 400 / code 3 "Error listing parties: ..." where Nakama answered every f
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ...errors import ApiError, Code
 from ...net.api import Route
-from ...net.api_support import after_hook, authenticate_bearer, before_hook, bool_query, endpoint, ok
+from ...net.api_support import after_hook, authenticate_bearer, before_hook, bool_query, endpoint, int_query, ok
 from ...net.http import Request, Response
 from .core import NAME, Parties
 
 __all__ = ["ROUTES"]
 
-_INT_TEXT = re.compile(r"[+-]?[0-9]+")
-
-
-def _int32_query(request: Request, name: str) -> int | None:
-    """An ``Int32Value`` query parameter with grpc-gateway's error texts; None if absent."""
-    raw = request.query_one(name)
-    if raw is None:
-        return None
-    if not _INT_TEXT.fullmatch(raw):
-        raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseInt: parsing "{raw}": invalid syntax')
-    value = int(raw)
-    if not -(1 << 31) <= value < (1 << 31):
-        raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseInt: parsing "{raw}": value out of range')
-    return value
-
-
 def _request(request: Request) -> dict[str, Any]:
     """ListPartiesRequest in its JSON form (what a before hook sees), absent fields left out."""
     out: dict[str, Any] = {}
-    limit = _int32_query(request, "limit")
+    limit = int_query(request, "limit")
     if limit is not None:
         out["limit"] = limit
     open_ = bool_query(request, "open")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ApiError, Code
 from ...net.errors import ErrorCode
-from ...net.pipeline import SocketDoor, reply_error
+from ...net.pipeline import SocketDoor, ack, reply_api_error, reply_error
 from ...net.protojson import Bytes, Int32, Int64, bytes_value, int_value, message_kind, message_value
 from .core import NAME, Parties
 from .party import Member, PartyError, parse_party_id
@@ -45,11 +45,13 @@ def _door(prefix: str, fields: Mapping[str, Any], run: Run, *, out_to_hook: bool
             reply_error(session, cid, ErrorCode.BAD_INPUT, f"{prefix}: {exc.message}")
             return False, None
         except ApiError as exc:
-            code = ErrorCode.BAD_INPUT if exc.code == Code.INVALID_ARGUMENT else ErrorCode.RUNTIME_EXCEPTION
-            reply_error(session, cid, code, exc.message)
+            reply_api_error(session, cid, exc)
             return False, None
-        out = {"cid": cid, **message} if cid else message
-        session.send_envelope(out)
+        if message:
+            out = {"cid": cid, **message} if cid else message
+            session.send_envelope(out)
+        else:
+            out = ack(session, cid)
         return True, out if out_to_hook else None
 
     return SocketDoor(handler, fields)
