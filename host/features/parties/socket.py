@@ -20,7 +20,7 @@ from ...net.errors import ErrorCode
 from ...net.pipeline import SocketDoor, ack, reply_api_error, reply_error
 from ...net.protojson import Bytes, Int32, Int64, bytes_value, int_value, message_kind, message_value
 from .core import NAME, Parties
-from .party import Member, PartyError, parse_party_id
+from .party import Member, PartyError, PartyRef, parse_party_id
 
 if TYPE_CHECKING:
     from ...net.socket import WebSocketSession
@@ -66,7 +66,7 @@ def _target(body: dict[str, Any]) -> Member:
     return Member(user_id, session_id, username, "")
 
 
-def _ref(body: dict[str, Any]) -> Any:
+def _ref(body: dict[str, Any]) -> PartyRef:
     return parse_party_id(body.get("party_id", ""))
 
 
@@ -130,7 +130,8 @@ _TARGETED = {"party_id": str, "presence": USER_PRESENCE}
 DOORS: dict[str, SocketDoor] = {
     "party_create": _door("Error creating party", {"open": bool, "max_size": Int32, "label": str, "hidden": bool}, _create),
     "party_join": _door("Error joining party", _ID, _join),
-    "party_leave": _door("Error leaving party", _ID, _leave, out_to_hook=False),  # Nakama's after hook gets no out here
+    # A leave always succeeds (only a malformed id fails, unprefixed); Nakama's after hook gets no out.
+    "party_leave": _door("Error leaving party", _ID, _leave, out_to_hook=False),
     "party_promote": _door("Error promoting new party leader", _TARGETED, _with_target(Parties.promote)),
     "party_accept": _door("Error accepting party join request", _TARGETED, _with_target(Parties.accept)),
     "party_remove": _door("Error removing party member or join request", _TARGETED, _with_target(Parties.remove)),
