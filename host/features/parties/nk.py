@@ -1,10 +1,10 @@
 """``nk.party_list(limit?, open?, show_hidden?, query?, cursor?)`` -> ``parties, cursor|nil``.
 
-Nakama 3.40's arguments and their order. Its slips are not copied: each party's id is under
-``party_id`` (Nakama wrote it under ``match_id``) and its size under ``max_size`` (Nakama:
-``maxSize``, unlike every other nk table); ``open`` may be left out instead of being
-positionally required, and ``show_hidden`` defaults to false. Each item also says whether the
-party is ``hidden`` (only hidden parties listed with ``show_hidden`` are).
+Nakama 3.40's arguments and their order. Its slip is not copied: each party's id is under
+``party_id`` (Nakama wrote it under ``match_id``, which stays as an alias so modules written
+for Nakama still find it), with ``maxSize`` as Nakama names it; ``open`` may be left out
+instead of being positionally required, and ``show_hidden`` defaults to false. Each item also
+says whether the party is ``hidden`` (only hidden parties listed with ``show_hidden`` are).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def party_list(bridge: Bridge, limit: Any = None, open: Any = None, show_hidden:
     except ApiError as exc:
         raise NkArgError(f"failed to list parties: {exc.message}") from None
     items = [
-        {"party_id": p.party_id, "open": p.open, "hidden": p.hidden, "max_size": p.max_size, "label": p.label}
+        {"party_id": p.party_id, "match_id": p.party_id, "open": p.open, "hidden": p.hidden, "maxSize": p.max_size, "label": p.label}
         for p in parties
     ]
     return items, next_cursor or None

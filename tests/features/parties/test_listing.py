@@ -178,14 +178,14 @@ async def test_list_parties_hooks_run_from_lua(app):
 
 
 async def test_nk_party_list_uses_party_id(app):
-    """⚠ Nakama's nk.party_list put each id under ``match_id`` (and the size under ``maxSize``);
-    the id is under ``party_id`` and the size under ``max_size`` here."""
+    """⚠ Nakama's nk.party_list put each id under ``match_id`` only; here it is under
+    ``party_id``, with ``match_id`` kept as an alias (modules written for Nakama read it)."""
     ids = await parties(app)
     p = await player(app)
     result = await rpc(p, "list", limit=2)
     assert result["parties"] == [
-        {"party_id": ids["squad"], "open": True, "hidden": False, "max_size": 4, "label": '{"mode":"squad","rank":2}'},
-        {"party_id": ids["trio"], "open": False, "hidden": False, "max_size": 3, "label": '{"mode":"trio","rank":9}'},
+        {"party_id": ids["squad"], "match_id": ids["squad"], "open": True, "hidden": False, "maxSize": 4, "label": '{"mode":"squad","rank":2}'},
+        {"party_id": ids["trio"], "match_id": ids["trio"], "open": False, "hidden": False, "maxSize": 3, "label": '{"mode":"trio","rank":9}'},
     ]
     rest = await rpc(p, "list", limit=2, cursor=result["cursor"])
     assert [x["party_id"] for x in rest["parties"]] == [ids["duo"]] and rest["cursor"] == "none"
