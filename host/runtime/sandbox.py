@@ -41,6 +41,7 @@ log = logging.getLogger("nkhost.runtime")
 _LUA_DIR = Path(__file__).parent / "lua"
 _PRELUDE = (_LUA_DIR / "sandbox.lua").read_bytes()
 _JSON = (_LUA_DIR / "json.lua").read_bytes()
+_BIT32 = (_LUA_DIR / "bit32.lua").read_bytes()
 
 HOOK_KINDS = ("req_before", "req_after", "rt_before", "rt_after")
 _MEMORY_TEXT = "not enough memory"
@@ -207,6 +208,7 @@ class Sandbox:
             b"generation": generation,
             b"env": {_b(k): _b(v) for k, v in env.items()},
             b"json_src": _JSON,
+            b"bit32_src": _BIT32,
         }
 
         def py_log(level: bytes, message: bytes) -> None:

@@ -6,7 +6,7 @@
 --
 -- Arguments (from host/runtime/sandbox.py):
 --   cfg      {max_str, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
---             json_src}
+--             json_src, bit32_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
 local cfg, pyfuncs, py = ...
@@ -45,6 +45,8 @@ local band, rshift = bit.band, bit.rshift
 
 -- The trusted JSON encoder captures the library functions now, before any cap below.
 local json = load(cfg.json_src, "=json", "t", _G)()
+-- Lua 5.2's bit32 (trusted, lua/bit32.lua), built on bit before anything is removed.
+local bit32 = load(cfg.bit32_src, "=bit32", "t", _G)(bit, math, debug.getinfo)
 
 -- Lupa reads metatables with raw lua_getmetatable, so hiding them from Lua costs it nothing.
 getmetatable(python.none).__metatable = false
@@ -254,6 +256,7 @@ G.string = readonly(string, "string")
 G.table = readonly(tlib, "table")
 G.math = readonly(math, "math")
 G.bit = readonly(bit, "bit")
+G.bit32 = readonly(bit32, "bit32")
 G.coroutine = readonly(coroutine, "coroutine")
 G.os = readonly(os, "os")
 G.rawset = function(t, k, v) guard(t, "rawset"); return rawset(t, k, v) end
@@ -427,6 +430,7 @@ end
 
 local NK = readonly(nk, "nk")
 loaded.nakama = NK
+loaded.bit32 = G.bit32 -- require("bit32") works in Nakama (package.loaded), so it does here
 
 -- Entry points for the host ------------------------------------------------------------------
 local INVALID = "Runtime function returned invalid data - only allowed one return value of type String/Byte."
