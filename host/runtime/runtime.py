@@ -35,6 +35,7 @@ from .localcache import LocalCache
 from .nk import binder
 from .outbox import Outbox
 from .pool import WorkerPool
+from .registrations import never_called
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
 from .snapshot import Module, Snapshot, snapshot
 
@@ -192,6 +193,8 @@ class Runtime:
             return errors
         self._current = Generation(number, snap, built[0].vm.catalog)
         pool.publish(number, snap.modules, built)
+        for line in never_called(self._current.catalog.handlers):
+            log.warning("runtime_generation=%d %s", number, line)
         return []
 
     async def reload(self) -> ReloadResult:

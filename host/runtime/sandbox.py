@@ -32,6 +32,7 @@ from ..config import RuntimeConfig
 from .context import CallContext
 from .convert import to_lua
 from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
+from .registrations import Registration
 from .snapshot import Module
 
 __all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "Binder"]
@@ -137,11 +138,17 @@ class Limits:
 
 @dataclass(slots=True, frozen=True)
 class Catalog:
-    """What one generation registered: RPC ids and hook names (lowercase)."""
+    """What one generation registered: RPC ids and hook names (lowercase), and the other
+    registrations (register_event, register_matchmaker_matched, ...; see registrations.py)."""
 
     rpcs: frozenset[str]
     hooks: Mapping[str, frozenset[str]]
     shutdown: int
+    handlers: tuple[Registration, ...] = ()
+
+    def keys(self, kind: str) -> list[str]:
+        """The keys registered for ``kind``, in registration order for register_event's "1", "2"..."""
+        return sorted((r.key for r in self.handlers if r.kind == kind), key=lambda k: (len(k), k))
 
 
 Binder = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
@@ -254,7 +261,10 @@ class Sandbox:
                 errors.append(_text(err))
         catalog = self._host[b"finish_load"]()
         hooks = {kind: frozenset(_text(k) for k in catalog[_b(kind)].values()) for kind in HOOK_KINDS}
-        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]))
+        handlers = tuple(sorted(
+            Registration(_text(h[b"kind"]), _text(h[b"key"]), _text(h[b"path"])) for h in catalog[b"handlers"].values()
+        ))
+        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers)
         return list(dict.fromkeys(errors))  # a module required by others reports once
 
     def _aborted_module(self, module: Module) -> str:

@@ -13,26 +13,15 @@
 -- * Numeric strings are accepted as numbers ("0x10", " 7 "), but not "inf" or "nan".
 -- Error texts are 5.2's ("bad argument #1 to 'band' (number expected, got string)"), raised at
 -- the caller's line.
-local bit, math, getinfo = ...
+-- raise(msg): error at the first frame outside this chunk, the caller's line (the prelude's).
+local bit, math, raise = ...
 
 local tobit, band, bor, bxor, bnot = bit.tobit, bit.band, bit.bor, bit.bxor, bit.bnot
 local lshift, rshift, arshift, rol = bit.lshift, bit.rshift, bit.arshift, bit.rol
 local floor, ceil, fmod, huge = math.floor, math.ceil, math.fmod, math.huge
-local type, tonumber, select, error, format, find = type, tonumber, select, error, string.format, string.find
+local type, tonumber, select, format, find = type, tonumber, select, string.format, string.find
 
 local P32, P31 = 4294967296, 2147483648
-
--- Raises msg at the first frame outside this file: the caller's line (none when the caller is
--- pcall itself, as in 5.2).
-local function raise(msg)
-  local level = 2
-  while true do
-    local info = getinfo(level, "S")
-    if info == nil or info.source ~= "=bit32" then break end
-    level = level + 1
-  end
-  error(msg, level)
-end
 
 local function argerror(i, fname, msg)
   raise(format("bad argument #%d to '%s' (%s)", i, fname, msg))
