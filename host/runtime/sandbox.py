@@ -167,7 +167,7 @@ def _b(text: str) -> bytes:
 
 class Sandbox:
     __slots__ = (
-        "lua", "limits", "generation", "deadline", "catalog", "_host", "_st", "_call", "_label",
+        "lua", "limits", "generation", "deadline", "context", "catalog", "_host", "_st", "_call", "_label",
         "_async", "_state", "_hookf", "_hooked", "_expires", "_hook_lock", "_watch_every", "__weakref__",
     )
 
@@ -186,6 +186,7 @@ class Sandbox:
         self.limits = limits
         self.generation = generation
         self.deadline = 0.0  # monotonic; nk calls that wait on the loop use what is left
+        self.context: CallContext | None = None  # the running (or last) call's; nk.event copies its caller
         self.catalog: Catalog | None = None
         self._label = f"runtime_generation={generation}"
         self.lua = luajit21.LuaRuntime(
@@ -284,6 +285,7 @@ class Sandbox:
         registered, RpcError (message without file:line, as Nakama strips it) otherwise.
         """
         lua = self.lua
+        self.context = ctx
         result = self._guarded(
             self._call,
             kind.encode(),
@@ -315,6 +317,7 @@ class Sandbox:
 
     def shutdown(self, ctx: CallContext) -> list[str]:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""
+        self.context = ctx
         errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, b"", b"", b"", b"", b"")
         return [_text(e) for e in errors.values()]
 
