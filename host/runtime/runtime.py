@@ -32,6 +32,7 @@ from .bridge import Services
 from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
 from .events import EventQueue
+from .nk_http import policy_from_config
 from .localcache import LocalCache
 from .nk import binder
 from .outbox import Outbox
@@ -105,6 +106,7 @@ class Runtime:
         self._event_keys: list[str] = []  # the current generation's register_event functions
         self._events = EventQueue(config.event_queue_size, config.event_queue_workers, self._deliver_event, lambda: bool(self._event_keys))
         self._services.events = self._events
+        self._services.http = policy_from_config(config)
         self._functions = dict(functions or {})
         self._env = config.env_map()
         self._current: Generation | None = None
