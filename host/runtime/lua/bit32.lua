@@ -120,36 +120,49 @@ function bit32.bnot(...)
   return u(bnot(uarg((...), 1, select("#", ...), "bnot")))
 end
 
--- lshift, rshift and the rotations check the count first: 5.2 reads both inside one C call's
--- argument list, which gcc evaluates right to left (only the error for two bad arguments shows it).
+-- The value (signed bit form) and the count of a shift or rotation. Numbers with a whole count
+-- take the short way. Otherwise lshift, rshift and the rotations check the count first: 5.2 reads
+-- both inside one C call's argument list, which gcc evaluates right to left (only the error for
+-- two bad arguments shows it); arshift reads them in order.
+local function operands(fname, count_first, ...)
+  local x, i = ...
+  if type(x) == "number" and type(i) == "number" and i % 1 == 0 and i > -P31 and i < P31 then
+    return tobit(x), i
+  end
+  local n = select("#", ...)
+  if count_first then
+    local c = int(i, 2, n, fname)
+    return uarg(x, 1, n, fname), c
+  end
+  return uarg(x, 1, n, fname), int(i, 2, n, fname)
+end
+
 function bit32.lshift(...)
-  local n, x, i = select("#", ...), ...
-  local c = int(i, 2, n, "lshift")
-  return shift(uarg(x, 1, n, "lshift"), c)
+  local r, c = operands("lshift", true, ...)
+  return shift(r, c)
 end
 
 function bit32.rshift(...)
-  local n, x, i = select("#", ...), ...
-  local c = int(i, 2, n, "rshift")
-  return shift(uarg(x, 1, n, "rshift"), -c)
+  local r, c = operands("rshift", true, ...)
+  return shift(r, -c)
 end
 
 function bit32.arshift(...)
-  local n, x, i = select("#", ...), ...
-  local r, c = uarg(x, 1, n, "arshift"), int(i, 2, n, "arshift")
+  local r, c = operands("arshift", false, ...)
   if c < 0 or r >= 0 then return shift(r, -c) end
   if c >= 32 then return P32 - 1 end
   return u(arshift(r, c))
 end
 
-local function rotate(fname, sign, ...)
-  local n, x, i = select("#", ...), ...
-  local c = int(i, 2, n, fname)
-  return u(rol(uarg(x, 1, n, fname), band(sign * c, 31)))
+function bit32.lrotate(...)
+  local r, c = operands("lrotate", true, ...)
+  return u(rol(r, band(c, 31)))
 end
 
-function bit32.lrotate(...) return rotate("lrotate", 1, ...) end
-function bit32.rrotate(...) return rotate("rrotate", -1, ...) end
+function bit32.rrotate(...)
+  local r, c = operands("rrotate", true, ...)
+  return u(rol(r, band(-c, 31)))
+end
 
 function bit32.extract(...)
   local n, x, f, w = select("#", ...), ...
