@@ -55,7 +55,7 @@ def _check(path: str) -> int:
         print(line)
     if vm is not None and vm.catalog is not None:
         for line in never_called(vm.catalog.handlers):
-            print(line)
+            print(f"warning: {line}")
     return 1 if errors else 0
 
 

@@ -37,7 +37,7 @@ UNSERVED: dict[str, str] = {
 
 
 def never_called(registrations: Iterable[Registration]) -> list[str]:
-    """One warning line per registration that nothing will call, in module order."""
+    """One warning per registration that nothing will call, in module order ("file: what")."""
     lines = []
     for r in sorted(registrations, key=lambda r: (r.path, r.kind, r.key)):
         why = UNSERVED.get(r.kind)
@@ -45,5 +45,5 @@ def never_called(registrations: Iterable[Registration]) -> list[str]:
             continue
         what = "this index will never be built" if r.kind == "storage_index" else "this handler will never be called"
         name = f" {r.key!r}" if r.key else ""
-        lines.append(f"warning: {r.path or '?'}: register_{r.kind}{name}: {what} ({why})")
+        lines.append(f"{r.path or '?'}: register_{r.kind}{name}: {what} ({why})")
     return lines

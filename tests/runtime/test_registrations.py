@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from host.cli import main
@@ -114,3 +116,11 @@ def test_a_later_registration_replaces_the_earlier_one_but_events_add_up(tmp_pat
     assert errors == []
     assert [(r.kind, r.path) for r in vm.catalog.handlers if r.kind == "tournament_end"] == [("tournament_end", "b.lua")]
     assert vm.catalog.keys("event") == ["1", "2"]
+
+
+async def test_the_server_logs_the_same_warnings_when_the_modules_load(tmp_path, runtimes, caplog):
+    with caplog.at_level(logging.WARNING, "nkhost.runtime"):
+        await runtimes(tmp_path, {"a.lua": "require('nakama').register_matchmaker_matched(function() end)"})
+    assert [r.getMessage() for r in caplog.records if "register_" in r.getMessage()] == [
+        "runtime_generation=1 a.lua: register_matchmaker_matched: this handler will never be called (nkhost has no matchmaker yet)",
+    ]
