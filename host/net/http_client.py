@@ -144,9 +144,9 @@ def _request_bytes(request: HttpRequest, target: _Target) -> bytes:
     names = {name.lower() for name, _ in headers}
     for name, value in headers:
         if not _TOKEN.match(name):
-            raise RequestError(f"net/http: invalid header field name {name.decode('latin-1')!r}")
+            raise RequestError(f'net/http: invalid header field name "{name.decode("latin-1")}"')
         if _BAD_VALUE.search(value):
-            raise RequestError(f"net/http: invalid header field value for {name.decode('latin-1')!r}")
+            raise RequestError(f'net/http: invalid header field value for "{name.decode("latin-1")}"')
         if name.lower() not in _OWN:
             lines.append(name + b": " + value)
     if b"user-agent" not in names:

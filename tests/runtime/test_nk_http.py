@@ -192,9 +192,9 @@ def test_argument_errors(tmp_path, args, error):
 async def test_header_checks_happen_before_anything_is_sent(tmp_path, runtimes, server):
     runtime = await runtimes(tmp_path, {"m.lua": MODULE})
     out = await _http(runtime, url=server.base + "/echo", headers={"X": "a\r\nInjected: 1"})
-    assert out["error"] == f"HTTP request error: Get \"{server.base}/echo\": net/http: invalid header field value for 'X'"
+    assert out["error"] == f'HTTP request error: Get "{server.base}/echo": net/http: invalid header field value for "X"'
     out = await _http(runtime, url=server.base + "/echo", headers={"Bad Name": "v"})
-    assert out["error"] == f"HTTP request error: Get \"{server.base}/echo\": net/http: invalid header field name 'Bad Name'"
+    assert out["error"] == f'HTTP request error: Get "{server.base}/echo": net/http: invalid header field name "Bad Name"'
     assert server.requests == []
 
 
