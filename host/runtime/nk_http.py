@@ -44,10 +44,12 @@ def _headers(table: Any) -> tuple[tuple[bytes, bytes], ...]:
     for name, value in table.items():
         if not isinstance(value, bytes):
             raise NkArgError("HTTP header values must be strings")
-        if isinstance(name, (int, float)) and not isinstance(name, bool):
+        if isinstance(name, bool):  # Nakama turns every key into its text
+            name = b"true" if name else b"false"
+        elif isinstance(name, (int, float)):
             name = lua_number_text(name).encode()
         elif not isinstance(name, bytes):
-            raise NkArgError("HTTP header values must be strings")
+            raise NkArgError("HTTP header names must be strings")
         out.append((name, value))
     return tuple(out)
 

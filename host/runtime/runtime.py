@@ -32,9 +32,9 @@ from .bridge import Services
 from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
 from .events import EventQueue
-from .nk_http import policy_from_config
 from .localcache import LocalCache
 from .nk import binder
+from .nk_http import policy_from_config
 from .outbox import Outbox
 from .pool import WorkerPool
 from .registrations import never_called
