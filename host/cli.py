@@ -3,7 +3,8 @@
 ``nkhost [--config FILE] [--section.key VALUE ...]`` serves until SIGTERM or
 SIGINT, then shuts down in ``App.close``'s order (every socket gets a close
 frame) and exits 0. ``nkhost check --runtime.path DIR`` loads the modules
-without serving, prints each error and exits 1 if there was any.
+without serving, prints each error and exits 1 if there was any, and prints a warning
+for each registered handler that nkhost will never call yet.
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(path: str) -> int:
+    """Errors make the exit code 1; warnings (handlers nothing will call yet) do not."""
     from .features import nk_functions
-    from .runtime import check_modules
+    from .runtime import standalone_vm
+    from .runtime.registrations import never_called
 
-    errors = check_modules(path, nk_functions())
+    vm, errors = standalone_vm(path, nk_functions())
     for line in errors:
         print(line)
+    if vm is not None and vm.catalog is not None:
+        for line in never_called(vm.catalog.handlers):
+            print(f"warning: {line}")
     return 1 if errors else 0
 
 

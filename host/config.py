@@ -42,6 +42,10 @@ class RuntimeConfig:
     lua_jit: bool = field(default=False, metadata={"usage": "Enable the LuaJIT compiler, for trusted code only: hooks never fire in compiled code, so a runaway loop is not stopped (the watchdog fails the call and replaces the VM, but the stuck thread keeps spinning)."})
     lua_pool_size: int = field(default_factory=lambda: min(2 * (os.cpu_count() or 1), 16), metadata={"usage": "Worker threads, each owning a Lua VM (default: twice the CPU count, at most 16, so a worker waiting for the GIL or the loop leaves a core to another)."})
     hot_reload: bool = field(default=True, metadata={"usage": "Watch runtime.path and reload the modules on change."})
+    event_queue_size: int = field(default=65536, metadata={"usage": "Events (nk.event) waiting for their handlers; when full, new events are dropped."})
+    event_queue_workers: int = field(default=2, metadata={"usage": "Event handler calls running at once; they share the Lua workers with RPCs (Nakama's default is 8 goroutines)."})
+    http_request_hosts: list[str] = field(default_factory=list, metadata={"usage": "Hosts nk.http_request may reach ('api.example.com', '*.example.com', an IP); repeatable. Empty: any host, as in Nakama (see README, SSRF)."})
+    http_request_max_response_bytes: int = field(default=8 << 20, metadata={"usage": "Largest response body nk.http_request reads."})
 
     def env_map(self) -> dict[str, str]:
         return dict(item.split("=", 1) for item in self.env)
@@ -206,6 +210,9 @@ def validate(config: Config) -> list[str]:
         problems.append("runtime.lua_max_memory_mb: must be positive")
     if config.runtime.lua_pool_size <= 0:
         problems.append("runtime.lua_pool_size: must be positive")
+    for key in ("event_queue_size", "event_queue_workers", "http_request_max_response_bytes"):
+        if getattr(config.runtime, key) <= 0:
+            problems.append(f"runtime.{key}: must be positive")
     if not 0 <= config.socket.port <= 65535:
         problems.append("socket.port: must be 0-65535")
     if not config.socket.server_key:

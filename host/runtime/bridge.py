@@ -36,6 +36,8 @@ class Services:
     host: HostOps | None = None
     cache: Any = None  # host.runtime.localcache.LocalCache
     features: Mapping[str, Any] = field(default_factory=dict)  # feature name -> its core (host/features)
+    events: Any = None  # host.runtime.events.EventQueue (nk.event), None without a server
+    http: Any = None  # host.runtime.nk_http.HttpPolicy (nk.http_request)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,8 @@ from . import nk_utils
 from .bridge import Bridge, Services, check_string
 from .convert import Ready, from_lua, lua_type, to_lua
 from .errors import NkArgError
+from .events import event as _event
+from .nk_http import http_request as _http_request
 from .nk_streams import FUNCTIONS as STREAM_FUNCTIONS
 from .outbox import Outbox
 from .sandbox import Binder, Sandbox
@@ -77,6 +79,8 @@ _BRIDGED: dict[str, Callable[..., Any]] = {
     "localcache_put": _localcache_put,
     "localcache_delete": _localcache_delete,
     "localcache_clear": _localcache_clear,
+    "event": _event,
+    "http_request": _http_request,
 }
 """Functions that take the VM's Bridge first. Stream functions read Lua tables themselves;
 the localcache ones get converted arguments (see _converted)."""

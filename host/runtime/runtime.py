@@ -31,10 +31,13 @@ from ..streams.manager import StreamManager
 from .bridge import Services
 from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
+from .events import EventQueue
 from .localcache import LocalCache
 from .nk import binder
+from .nk_http import policy_from_config
 from .outbox import Outbox
 from .pool import WorkerPool
+from .registrations import never_called
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
 from .snapshot import Module, Snapshot, snapshot
 
@@ -100,6 +103,10 @@ class Runtime:
         self.version = version
         self.limits = Limits.from_config(config)
         self._services = Services(node, streams, host, LocalCache(), dict(features or {}))
+        self._event_keys: list[str] = []  # the current generation's register_event functions
+        self._events = EventQueue(config.event_queue_size, config.event_queue_workers, self._deliver_event, lambda: bool(self._event_keys))
+        self._services.events = self._events
+        self._services.http = policy_from_config(config)
         self._functions = dict(functions or {})
         self._env = config.env_map()
         self._current: Generation | None = None
@@ -130,6 +137,7 @@ class Runtime:
             pool, self._pool = self._pool, None
             await pool.stop()
             raise LoadError(errors)
+        self._events.start()
         if self.config.hot_reload:
             from .watcher import watch
 
@@ -144,6 +152,7 @@ class Runtime:
         pool = self._pool
         if pool is None:
             return
+        await self._events.close()
         if self._current is not None and self._current.catalog.shutdown:
             job = pool.new_job("shutdown", "", "shutdown", CallContext(execution_mode="shutdown"))
             try:
@@ -192,6 +201,9 @@ class Runtime:
             return errors
         self._current = Generation(number, snap, built[0].vm.catalog)
         pool.publish(number, snap.modules, built)
+        self._event_keys = self._current.catalog.keys("event")
+        for line in never_called(self._current.catalog.handlers):
+            log.warning("runtime_generation=%d %s", number, line)
         return []
 
     async def reload(self) -> ReloadResult:
@@ -275,6 +287,19 @@ class Runtime:
             await self._hook("rt_after", name, "after", ctx, out, envelope, None)
         except RpcNotFound:
             pass
+
+    async def _deliver_event(self, ctx: CallContext, event: dict[str, Any]) -> None:
+        """Run every register_event function for one event, in order, each as its own call."""
+        for key in self._event_keys:
+            pool = self._pool
+            if pool is None:
+                return
+            try:
+                await pool.submit(pool.new_job("event", key, "event", ctx, event))
+            except RpcNotFound:  # a reload between the queueing and now removed it
+                continue
+            except RpcError as exc:
+                lua_log.warning("runtime_generation=%d event %r: handler failed: %s", self.generation, event["name"], exc.message)
 
 
 def _ensure_dir(path: str) -> None:

@@ -32,6 +32,7 @@ from ..config import RuntimeConfig
 from .context import CallContext
 from .convert import to_lua
 from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
+from .registrations import Registration
 from .snapshot import Module
 
 __all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "Binder"]
@@ -41,6 +42,7 @@ log = logging.getLogger("nkhost.runtime")
 _LUA_DIR = Path(__file__).parent / "lua"
 _PRELUDE = (_LUA_DIR / "sandbox.lua").read_bytes()
 _JSON = (_LUA_DIR / "json.lua").read_bytes()
+_BIT32 = (_LUA_DIR / "bit32.lua").read_bytes()
 
 HOOK_KINDS = ("req_before", "req_after", "rt_before", "rt_after")
 _MEMORY_TEXT = "not enough memory"
@@ -136,11 +138,17 @@ class Limits:
 
 @dataclass(slots=True, frozen=True)
 class Catalog:
-    """What one generation registered: RPC ids and hook names (lowercase)."""
+    """What one generation registered: RPC ids and hook names (lowercase), and the other
+    registrations (register_event, register_matchmaker_matched, ...; see registrations.py)."""
 
     rpcs: frozenset[str]
     hooks: Mapping[str, frozenset[str]]
     shutdown: int
+    handlers: tuple[Registration, ...] = ()
+
+    def keys(self, kind: str) -> list[str]:
+        """The keys registered for ``kind``, in registration order for register_event's "1", "2"..."""
+        return sorted((r.key for r in self.handlers if r.kind == kind), key=lambda k: (len(k), k))
 
 
 Binder = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
@@ -159,7 +167,7 @@ def _b(text: str) -> bytes:
 
 class Sandbox:
     __slots__ = (
-        "lua", "limits", "generation", "deadline", "catalog", "_host", "_st", "_call", "_label",
+        "lua", "limits", "generation", "deadline", "context", "catalog", "_host", "_st", "_call", "_label",
         "_async", "_state", "_hookf", "_hooked", "_expires", "_hook_lock", "_watch_every", "__weakref__",
     )
 
@@ -178,6 +186,7 @@ class Sandbox:
         self.limits = limits
         self.generation = generation
         self.deadline = 0.0  # monotonic; nk calls that wait on the loop use what is left
+        self.context: CallContext | None = None  # the running (or last) call's; nk.event copies its caller
         self.catalog: Catalog | None = None
         self._label = f"runtime_generation={generation}"
         self.lua = luajit21.LuaRuntime(
@@ -207,6 +216,7 @@ class Sandbox:
             b"generation": generation,
             b"env": {_b(k): _b(v) for k, v in env.items()},
             b"json_src": _JSON,
+            b"bit32_src": _BIT32,
         }
 
         def py_log(level: bytes, message: bytes) -> None:
@@ -252,7 +262,10 @@ class Sandbox:
                 errors.append(_text(err))
         catalog = self._host[b"finish_load"]()
         hooks = {kind: frozenset(_text(k) for k in catalog[_b(kind)].values()) for kind in HOOK_KINDS}
-        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]))
+        handlers = tuple(sorted(
+            Registration(_text(h[b"kind"]), _text(h[b"key"]), _text(h[b"path"])) for h in catalog[b"handlers"].values()
+        ))
+        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers)
         return list(dict.fromkeys(errors))  # a module required by others reports once
 
     def _aborted_module(self, module: Module) -> str:
@@ -272,6 +285,7 @@ class Sandbox:
         registered, RpcError (message without file:line, as Nakama strips it) otherwise.
         """
         lua = self.lua
+        self.context = ctx
         result = self._guarded(
             self._call,
             kind.encode(),
@@ -303,6 +317,7 @@ class Sandbox:
 
     def shutdown(self, ctx: CallContext) -> list[str]:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""
+        self.context = ctx
         errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, b"", b"", b"", b"", b"")
         return [_text(e) for e in errors.values()]
 

@@ -6,7 +6,7 @@
 --
 -- Arguments (from host/runtime/sandbox.py):
 --   cfg      {max_str, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
---             json_src}
+--             json_src, bit32_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
 local cfg, pyfuncs, py = ...
@@ -45,6 +45,23 @@ local band, rshift = bit.band, bit.rshift
 
 -- The trusted JSON encoder captures the library functions now, before any cap below.
 local json = load(cfg.json_src, "=json", "t", _G)()
+-- raiser(source) is error(msg) at the first frame outside the trusted chunk `source`: the user
+-- line that called a library function, however deep its checks sit (no position when the caller
+-- is pcall itself, as in Lua 5.2).
+local function raiser(source)
+  return function(msg)
+    local level = 2
+    while true do
+      local info = getinfo(level, "S")
+      if info == nil or info.source ~= source then break end
+      level = level + 1
+    end
+    error(msg, level)
+  end
+end
+
+-- Lua 5.2's bit32 (trusted, lua/bit32.lua), built on bit before anything is removed.
+local bit32 = load(cfg.bit32_src, "=bit32", "t", _G)(bit, math, raiser("=bit32"))
 
 -- Lupa reads metatables with raw lua_getmetatable, so hiding them from Lua costs it nothing.
 getmetatable(python.none).__metatable = false
@@ -254,6 +271,7 @@ G.string = readonly(string, "string")
 G.table = readonly(tlib, "table")
 G.math = readonly(math, "math")
 G.bit = readonly(bit, "bit")
+G.bit32 = readonly(bit32, "bit32")
 G.coroutine = readonly(coroutine, "coroutine")
 G.os = readonly(os, "os")
 G.rawset = function(t, k, v) guard(t, "rawset"); return rawset(t, k, v) end
@@ -418,6 +436,93 @@ nk.get_context = function()
   return current_ctx or make_ctx("run_once")
 end
 
+-- Registrations beyond RPCs and hooks (Nakama's names and argument checks). Each is stored so
+-- the module loads; host.finish_load lists them (kind, key, path) and the host decides which it
+-- can call: events run (host/runtime/events.py), the others wait for their features and
+-- `nkhost check` warns about them (host/runtime/registrations.py).
+local EXTRA = { "matchmaker_matched", "tournament_end", "tournament_reset", "leaderboard_reset", "storage_index_filter", "event" }
+for _, kind in ipairs(EXTRA) do reg[kind] = {} end
+local indexes = {} -- register_storage_index: name -> definition (not a function)
+local events = 0
+
+local raise = raiser("=sandbox")
+
+local function loading_only(fname)
+  if not loading then
+    raise(fname .. ": registrations are only allowed while the modules load (call it at the top level of a module)")
+  end
+end
+
+local function arg_error(argn, fname, msg)
+  raise(format("bad argument #%d to %s (%s)", argn, fname, msg))
+end
+
+local function check_function(fn, argn, fname)
+  if type(fn) ~= "function" then arg_error(argn, fname, "function expected, got " .. type(fn)) end
+end
+
+-- gopher-lua's CheckString: a string, or a number as its text.
+local function check_name(v, argn, fname)
+  if type(v) == "number" then return tostring(v) end
+  if type(v) ~= "string" then arg_error(argn, fname, "string expected, got " .. type(v)) end
+  return v
+end
+
+-- register_matchmaker_matched(fn) and the like: one handler per kind, a later one replaces it.
+local function single(kind)
+  local fname = "register_" .. kind
+  return function(fn)
+    loading_only(fname)
+    check_function(fn, 1, fname)
+    reg[kind][""] = { fn = fn, path = chunk_path(fn) }
+  end
+end
+nk.register_matchmaker_matched = single("matchmaker_matched")
+nk.register_tournament_end = single("tournament_end")
+nk.register_tournament_reset = single("tournament_reset")
+nk.register_leaderboard_reset = single("leaderboard_reset")
+
+nk.register_storage_index_filter = function(name, fn)
+  loading_only("register_storage_index_filter")
+  name = check_name(name, 1, "register_storage_index_filter")
+  check_function(fn, 2, "register_storage_index_filter")
+  reg.storage_index_filter[name] = { fn = fn, path = chunk_path(fn) }
+end
+
+local function field_list(t, argn, fname)
+  if type(t) ~= "table" then arg_error(argn, fname, "table expected, got " .. type(t)) end
+  local out = {}
+  for _, v in pairs(t) do
+    if type(v) ~= "string" then arg_error(argn, fname, "expects each field to be string") end
+    out[#out + 1] = v
+  end
+  return out
+end
+
+nk.register_storage_index = function(name, collection, key, fields, sortable, max_entries, index_only)
+  local fname = "register_storage_index"
+  loading_only(fname)
+  name = check_name(name, 1, fname)
+  collection = check_name(collection, 2, fname)
+  key = check_name(key, 3, fname)
+  fields, sortable = field_list(fields, 4, fname), field_list(sortable, 5, fname)
+  if type(max_entries) ~= "number" then arg_error(6, fname, "number expected, got " .. type(max_entries)) end
+  if index_only ~= nil and type(index_only) ~= "boolean" then arg_error(7, fname, "boolean expected, got " .. type(index_only)) end
+  indexes[name] = {
+    collection = collection, key = key, fields = fields, sortable = sortable,
+    max_entries = max_entries, index_only = index_only == true, path = chunk_path(3), -- the caller
+  }
+end
+
+-- register_event(fn): fn(ctx, event) for every nk.event, off the caller's path. Nakama's Lua has
+-- no such call (its Go and JS runtimes do); every registered function runs, in order.
+nk.register_event = function(fn)
+  loading_only("register_event")
+  check_function(fn, 1, "register_event")
+  events = events + 1
+  reg.event[tostring(events)] = { fn = fn, path = chunk_path(fn) }
+end
+
 local json_encode = json.encode
 nk.json_encode = function(v)
   local ok, s = pcall(json_encode, v)
@@ -427,6 +532,7 @@ end
 
 local NK = readonly(nk, "nk")
 loaded.nakama = NK
+loaded.bit32 = G.bit32 -- require("bit32") works in Nakama (package.loaded), so it does here
 
 -- Entry points for the host ------------------------------------------------------------------
 local INVALID = "Runtime function returned invalid data - only allowed one return value of type String/Byte."
@@ -475,6 +581,12 @@ function host.finish_load()
     end
   end
   out.shutdown = #reg.shutdown
+  local handlers = {}
+  for _, kind in ipairs(EXTRA) do
+    for key, r in pairs(reg[kind]) do handlers[#handlers + 1] = { kind = kind, key = key, path = r.path } end
+  end
+  for name, ix in pairs(indexes) do handlers[#handlers + 1] = { kind = "storage_index", key = name, path = ix.path } end
+  out.handlers = handlers
   return out
 end
 
