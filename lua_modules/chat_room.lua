@@ -23,8 +23,8 @@ local function check(context, payload)
   return nk.json_encode({ present = meta ~= nil })
 end
 
--- enable_silent_mode: stay on the room but hidden from presence events and listings.
-local function enable_silent_mode(context, payload)
+-- hide: stay on the room but hidden from presence events and listings.
+local function hide(context, payload)
   nk.stream_user_update(context.user_id, context.session_id, STREAM, true)
 end
 
@@ -56,7 +56,7 @@ end
 nk.register_rpc(join, "join")
 nk.register_rpc(leave, "leave")
 nk.register_rpc(check, "check")
-nk.register_rpc(enable_silent_mode, "enable_silent_mode")
+nk.register_rpc(hide, "hide")
 nk.register_rpc(send, "send")
 nk.register_rpc(close, "close")
 nk.register_rpc(count, "count")

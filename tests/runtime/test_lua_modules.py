@@ -45,7 +45,7 @@ async def test_global_chat_room(shipped):
     await runtime.call_rpc("send", bctx, "hello room")
     (data,) = engine.received(alice)
     assert data == {"stream_data": {"stream": {"mode": 2, "label": "Global Chat Room"}, "data": "hello room", "reliable": True}}
-    await runtime.call_rpc("enable_silent_mode", bctx, "")
+    await runtime.call_rpc("hide", bctx, "")
     members = json.loads(await runtime.call_rpc("list", actx, ""))
     assert members == [{"user_id": alice.user_id, "session_id": alice.session_id, "username": "alice"}]
     assert await runtime.call_rpc("count", actx, "") == '{"count":2}'  # hidden members count
