@@ -1,10 +1,11 @@
 """The composition root: build every component once, start and stop them in order.
 
-``build_app(config)`` wires the engine, the built-in features
+``build_app(config)`` wires the engine, the database, the built-in features
 (``host/features``), the Lua runtime, accounts and the server in dependency
 order and does no I/O: each feature's socket doors, routes and nk functions are
-registered here. ``await app.start()`` opens the store, starts the features,
-loads the Lua modules, then listens: once the port answers, the server is ready
+registered here. ``await app.start()`` opens the database and applies every
+pending migration (``schemas()``), starts the features, loads the Lua modules,
+then listens: once the port answers, the server is ready
 (``GET /healthcheck``). ``await app.close()`` undoes ``start`` in reverse,
 written once here:
 
@@ -14,7 +15,7 @@ written once here:
    streams as a disconnect, so the others receive their presence leaves;
    wait for the clients' close frames (at most ``socket.close_ack_wait_ms``);
 4. close the runtime (Lua ``register_shutdown`` callbacks, then the VMs);
-5. close the store.
+5. close the database.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .accounts import store as account_store
 from .config import Config
-from .features import Feature, build_features, nk_functions
+from .features import Feature, build_features, feature_schemas, nk_functions
 from .net.api import CORE_ROUTES, RouteTable
 from .net.envelope import encode_frame
 from .net.host_ops import host_ops
@@ -36,10 +38,12 @@ from .net.server import Server
 from .net.session_registry import SessionRegistry
 from .features.status.registry import StatusRegistry
 from .net.tokens import TokenService
-from .storage.store_sqlite import SqliteStore
+from .storage import Database, Schema
+from .storage.engine import database_for
+from .storage.migrate import migrate
 from .streams import MODE_STATUS, MemoryTracker, Router, StreamManager, Tracker
 
-__all__ = ["Services", "App", "build_app"]
+__all__ = ["Services", "App", "build_app", "schemas"]
 
 log = logging.getLogger("nkhost")
 
@@ -55,7 +59,8 @@ class Services:
     status: StatusRegistry
     sessions: SessionRegistry
     tokens: TokenService
-    store: Any
+    database: Database
+    store: account_store.AccountStore
     runtime: Any = None
     features: dict[str, Any] = field(default_factory=dict)  # name -> core, for features and nk functions
     doors: SocketDoors = field(default_factory=lambda: SocketDoors(CORE_DOORS))
@@ -77,12 +82,15 @@ class App:
         return self.server.port
 
     async def start(self) -> None:
-        """Open the store, load the runtime, listen. Raises LoadError for bad Lua modules."""
+        """Open and migrate the database, load the runtime, listen. Raises LoadError for bad
+        Lua modules, DatabaseError for a database that cannot serve or be migrated."""
         services = self.services
         async with contextlib.AsyncExitStack() as stack:
             Path(services.config.data_dir).mkdir(parents=True, exist_ok=True)
-            await services.store.open()
-            stack.push_async_callback(services.store.close)
+            await services.database.open()
+            stack.push_async_callback(services.database.close)
+            for feature, version in await migrate(services.database, schemas()):
+                log.info("database migrated: %s %d", feature, version)
             stack.push_async_callback(self._close_features)
             for feature in self.features:
                 if feature.start is not None:
@@ -132,13 +140,19 @@ def build_app(config: Config, *, runtime_factory: Callable[[Services], Any] | No
         status=status,
         sessions=SessionRegistry(),
         tokens=TokenService.from_config(config),
-        store=SqliteStore(config.database_path()),
+        database=(database := database_for(config)),
+        store=account_store.AccountStore(database),
     )
     features = build_features(services)
     services.doors = SocketDoors(_merged("socket message", [CORE_DOORS, *(f.socket for f in features)]))
     services.routes = RouteTable([*CORE_ROUTES, *(route for f in features for route in f.routes)])
     services.runtime = (runtime_factory or _lua_runtime)(services)
     return App(services, Server(services), features)
+
+
+def schemas() -> list[Schema]:
+    """Every table the server needs: accounts', then each feature's, in build order."""
+    return [account_store.SCHEMA, *feature_schemas()]
 
 
 def _merged(what: str, tables: list[Any]) -> dict[str, Any]:

@@ -1,10 +1,14 @@
-"""The ``nkhost`` command: start the server, or ``nkhost check`` the Lua modules.
+"""The ``nkhost`` command: start the server, ``nkhost check`` the Lua modules, ``nkhost migrate``.
 
 ``nkhost [--config FILE] [--section.key VALUE ...]`` serves until SIGTERM or
 SIGINT, then shuts down in ``App.close``'s order (every socket gets a close
 frame) and exits 0. ``nkhost check --runtime.path DIR`` loads the modules
 without serving, prints each error and exits 1 if there was any, and prints a warning
 for each registered handler that nkhost will never call yet.
+``nkhost migrate up|status [--database.address ...]`` applies the pending schema
+migrations, or prints where each feature's schema stands (the server also applies
+them at start). A database that cannot be opened or migrated exits 1 with one line
+saying why.
 """
 
 from __future__ import annotations
@@ -31,8 +35,14 @@ def _parse(prog: str, argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and argv[0] == "check" else "serve"
-    args = _parse("nkhost check" if command == "check" else "nkhost", argv)
+    command = argv.pop(0) if argv and argv[0] in ("check", "migrate") else "serve"
+    action = ""
+    if command == "migrate":
+        if not argv or argv[0] not in ("up", "status"):
+            print("usage: nkhost migrate up|status [--database.address ADDRESS ...]", file=sys.stderr)
+            return 2
+        action = argv.pop(0)
+    args = _parse("nkhost" if command == "serve" else f"nkhost {command}", argv)
     try:
         config = load(args)
     except ConfigError as exc:
@@ -41,7 +51,36 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         return _check(config.runtime.path)
     setup_logging(config.logger.level, config.logger.format)
+    if command == "migrate":
+        return _run(_migrate(config, action))
     return _run(_serve(config))
+
+
+async def _migrate(config: object, action: str) -> int:
+    from .app import schemas
+    from .storage import DatabaseError
+    from .storage.engine import database_for
+    from .storage.migrate import migrate, schema_status
+
+    db = database_for(config)  # type: ignore[arg-type]
+    try:
+        await db.open()
+        try:
+            if action == "up":
+                applied = await migrate(db, schemas())
+                for feature, version in applied:
+                    print(f"applied {feature} {version}")
+                print(f"{len(applied)} migration(s) applied")
+            else:
+                for status in await schema_status(db, schemas()):
+                    state = f"{status.pending} pending" if status.pending else "up to date"
+                    print(f"{status.feature}: version {status.applied} of {status.latest} ({state})")
+        finally:
+            await db.close()
+    except DatabaseError as exc:
+        print(f"nkhost migrate: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check(path: str) -> int:
@@ -70,6 +109,7 @@ def _run(coro: object) -> int:
 async def _serve(config: object) -> int:
     from .app import build_app
     from .runtime.errors import LoadError
+    from .storage import DatabaseError
 
     app = build_app(config)  # type: ignore[arg-type]
     try:
@@ -78,7 +118,7 @@ async def _serve(config: object) -> int:
         for line in exc.errors:
             log.error("runtime load error: %s", line)
         return 1
-    except OSError as exc:
+    except (OSError, DatabaseError) as exc:
         log.error("cannot start: %s", exc)
         return 1
     stop = asyncio.Event()

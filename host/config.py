@@ -75,7 +75,10 @@ class SessionConfig:
 
 @dataclass(slots=True)
 class DatabaseConfig:
-    address: str = field(default="", metadata={"usage": "Database address; empty means a SQLite file in data_dir."})
+    address: str = field(default="", metadata={"usage": "Empty: a SQLite file in data_dir (data_dir/nkhost.db). PostgreSQL: user:password@host:port/dbname (Nakama's form) or a postgres:// URL. Anything else: a SQLite file path."})
+    max_open_conns: int = field(default=100, metadata={"usage": "PostgreSQL: most connections open at once (<= 0: no limit)."})
+    max_idle_conns: int = field(default=100, metadata={"usage": "PostgreSQL: most connections kept open while unused (<= 0: none)."})
+    conn_max_lifetime_ms: int = field(default=3600000, metadata={"usage": "PostgreSQL: reuse a connection this long, then replace it (<= 0: forever)."})
 
 
 @dataclass(slots=True)
@@ -100,10 +103,6 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     party: PartyConfig = field(default_factory=PartyConfig)
-
-    def database_path(self) -> str:
-        """The SQLite file: database.address when given, else data_dir/nkhost.db."""
-        return self.database.address or str(Path(self.data_dir) / "nkhost.db")
 
 
 _SECTIONS = ("runtime", "socket", "session", "database", "logger", "party")
@@ -231,6 +230,14 @@ def validate(config: Config) -> list[str]:
         problems.append("session.token_expiry_sec: must be positive")
     if config.session.refresh_token_expiry_sec <= 0:
         problems.append("session.refresh_token_expiry_sec: must be positive")
+    if config.database.address:
+        from host.storage.address import engine_of, parse_address
+
+        if engine_of(config.database.address) == "postgres":
+            try:
+                parse_address(config.database.address)
+            except ValueError as exc:
+                problems.append(f"database.address: {exc}")
     if config.logger.level not in ("debug", "info", "warn", "error"):
         problems.append("logger.level: must be debug, info, warn or error")
     if config.logger.format not in ("json", "text"):

@@ -1,8 +1,12 @@
 """Shared fixtures: an in-process nkhost on 127.0.0.1 port 0, and a small WebSocket client.
 
-``start_server(modules={...}, **settings)`` writes Lua modules to a tmp
-directory, starts an App on a free port with a tmp data_dir and returns it;
-every server started is closed when the test ends. ``WsClient`` drives the
+``start_server(modules={...}, engine="sqlite", **settings)`` writes Lua
+modules to a tmp directory, starts an App on a free port with a tmp data_dir
+(``engine="postgres"``: a fresh database in the test cluster) and returns it;
+every server started is closed when the test ends. ``pg_cluster`` is the
+session's throwaway PostgreSQL cluster (``tests/pg.py``); ``engine`` is a
+fixture parametrized over both engines and ``new_database(engine)`` opens a
+fresh, migrated Database of that engine, closed at the end of the test. ``WsClient`` drives the
 server over a real socket with the ``websockets`` sans-I/O client: it can
 pause reading (a slow client) and send frames the server must refuse.
 """
@@ -10,6 +14,8 @@ pause reading (a slow client) and send frames the server must refuse.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import socket
 import textwrap
 import uuid
@@ -25,8 +31,12 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from host.app import App, build_app
+from host.app import App, build_app, schemas
 from host.config import Config
+from host.storage import Database
+from host.storage.engine import database_for
+from host.storage.migrate import migrate
+from tests.pg import Cluster, ClusterUnavailable
 
 WAIT = 10.0  # a guard against hangs only: tests await events, never sleep
 
@@ -138,13 +148,66 @@ def lua(code: str) -> str:
     return textwrap.dedent(code).lstrip()
 
 
+ENGINES = ("sqlite", "postgres")
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Any:
+    """The session's PostgreSQL cluster; in CI one that cannot start fails, elsewhere skips."""
+    try:
+        cluster = Cluster()
+        cluster.init()
+        cluster.start()
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def database_address(request: pytest.FixtureRequest, engine: str) -> str:
+    """``database.address`` for a fresh database of ``engine`` ("" = SQLite in data_dir)."""
+    if engine == "sqlite":
+        return ""
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t{os.getpid()}_{next(_databases)}")
+
+
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
+async def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Database]]]:
+    opened: list[Database] = []
+
+    async def make(engine: str, migrated: bool = True) -> Database:
+        config = Config(data_dir=str(tmp_path / f"db{len(opened)}"))
+        config.database.address = database_address(request, engine)
+        db = database_for(config)
+        await db.open()
+        opened.append(db)
+        if migrated:
+            await migrate(db, schemas())
+        return db
+
+    yield make
+    for db in reversed(opened):
+        await db.close()
+
+
+@pytest.fixture
+async def start_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[App]]]:
     apps: list[App] = []
     clients: list[WsClient] = []
     count = 0
 
-    async def start(modules: dict[str, str] | None = None, runtime_factory: Any = None, **settings: Any) -> App:
+    async def start(
+        modules: dict[str, str] | None = None, runtime_factory: Any = None, engine: str = "sqlite", **settings: Any
+    ) -> App:
         nonlocal count
         count += 1
         root = tmp_path / f"server{count}"
@@ -154,6 +217,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
             (modules_dir / name).write_text(lua(code))
         config = Config()
         config.data_dir = str(root / "data")
+        config.database.address = database_address(request, engine)
         config.runtime.path = str(modules_dir)
         config.runtime.hot_reload = False
         config.runtime.lua_pool_size = 2

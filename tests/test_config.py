@@ -28,7 +28,8 @@ def test_defaults_are_nakamas():
     assert (c.session.encryption_key, c.session.token_expiry_sec) == ("defaultencryptionkey", 60)
     assert (c.session.refresh_encryption_key, c.session.refresh_token_expiry_sec) == ("defaultrefreshencryptionkey", 3600)
     assert (c.logger.level, c.logger.format) == ("info", "json")
-    assert c.database_path().endswith("data/nkhost.db")
+    assert (c.database.address, c.database.max_open_conns, c.database.max_idle_conns) == ("", 100, 100)
+    assert c.database.conn_max_lifetime_ms == 3600000
 
 
 def test_yaml_then_flags_later_wins(tmp_path):

@@ -13,7 +13,8 @@ A feature package ``host/features/<name>/`` holds:
   (``Route``s) and ``nk.py`` (``NK``: nk function name -> ``fn(bridge, *lua_args)``; the
   function finds the core with ``bridge.feature(fname, NAME)``).
 * ``build(services) -> Feature`` in its ``__init__.py``, wiring the core and its doors, and
-  ``NK`` re-exported there.
+  ``NK`` re-exported there; ``SCHEMA`` there too when the feature has tables (a
+  ``host.storage.Schema``: its migrations, applied at start and by ``nkhost migrate``).
 
 ``host/app.py`` builds every feature listed in ``PACKAGES`` and registers its doors; the
 engine never imports a feature. The nk functions are a static table (``nk_functions``),
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Feature", "PACKAGES", "build_features", "nk_functions"]
+__all__ = ["Feature", "PACKAGES", "build_features", "nk_functions", "feature_schemas"]
 
 PACKAGES: tuple[str, ...] = ("status", "parties")
 """The built-in feature packages under host.features, in build order (a feature may use
@@ -59,6 +60,11 @@ def nk_functions() -> dict[str, Callable[..., Any]]:
                 raise ValueError(f"nk.{name} is defined by two features")
             out[name] = fn
     return out
+
+
+def feature_schemas() -> list[Any]:
+    """Each feature's ``SCHEMA`` (host.storage.Schema), in build order."""
+    return [module.SCHEMA for module in _modules() if getattr(module, "SCHEMA", None) is not None]
 
 
 def build_features(services: Any) -> list[Feature]:

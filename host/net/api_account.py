@@ -14,7 +14,7 @@ from typing import Any
 from host.net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, ok
 from host.net.http import Request, Response
 from host.errors import Code, ApiError
-from host.storage import Account
+from host.accounts.store import Account
 
 __all__ = ["get_account", "account_json", "user_json", "rfc3339"]
 

@@ -1,7 +1,8 @@
 """Plumbing shared by the REST handlers: errors, JSON input, credentials, runtime hooks.
 
 * ``endpoint`` turns a raised ``ApiError`` (or a hook's ``RpcError``) into grpc-gateway's
-  ``{"code","message"}`` body with the mapped HTTP status, so handlers just raise.
+  ``{"code","message"}`` body with the mapped HTTP status, so handlers just raise; a database
+  failure no core translated becomes a plain 13 with one log line, never a traceback.
 * Input follows grpc-gateway + protojson with ``DiscardUnknown``: unknown fields are ignored,
   ``null`` means absent, lowerCamel names are accepted beside snake_case, and a non-JSON body or
   a wrongly-typed known field is 400 / code 3. An empty body reads as ``{}``.
@@ -27,6 +28,7 @@ from host.net.http import Request, Response, error_response, json_response
 from host.net.tokens import SessionClaims
 from host.runtime.errors import RpcError
 from host.errors import Code, ApiError
+from host.storage import DatabaseError, DatabaseUnavailable
 
 __all__ = [
     "endpoint",
@@ -58,6 +60,10 @@ def endpoint(fn: ApiHandler) -> ApiHandler:
             return error_response(exc.code, exc.message)
         except RpcError as exc:
             return error_response(exc.code, exc.message)
+        except DatabaseError as exc:
+            if not isinstance(exc, DatabaseUnavailable):  # the engine logged that one already
+                log.error("database error in %s %s: %s", request.method, request.path, exc)
+            return error_response(Code.INTERNAL, "Internal Server Error")
 
     return handler
 

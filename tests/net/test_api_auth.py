@@ -19,7 +19,10 @@ from host.net.http import Request, Response
 from host.net.tokens import TokenService, encode_jwt
 from host.runtime.errors import RpcError
 from host.errors import ApiError
-from host.storage.store_sqlite import SqliteStore
+from host.accounts.store import AccountStore
+from host.app import schemas
+from host.storage.migrate import migrate
+from host.storage.sqlite import SqliteDatabase
 
 T0 = 1_700_000_000
 BASIC = "Basic " + base64.b64encode(b"defaultkey:").decode()
@@ -38,7 +41,7 @@ class Services:
     """The attributes the handlers use; the real bundle lives in host/app.py."""
 
     config: Config
-    store: SqliteStore
+    store: AccountStore
     tokens: TokenService
     clock: Clock
     runtime: Any = None
@@ -49,10 +52,11 @@ class Services:
 async def services(tmp_path: Path) -> Services:
     clock = Clock()
     config = Config(data_dir=str(tmp_path))
-    store = SqliteStore(config.database_path(), clock=clock)
-    await store.open()
-    yield Services(config, store, TokenService.from_config(config, clock=clock), clock)
-    await store.close()
+    db = SqliteDatabase(tmp_path / "nkhost.db")
+    await db.open()
+    await migrate(db, schemas())
+    yield Services(config, AccountStore(db, clock=clock), TokenService.from_config(config, clock=clock), clock)
+    await db.close()
 
 
 def request(

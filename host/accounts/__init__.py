@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import bcrypt
 
 from host.errors import Code, ApiError
-from host.storage import Account, IdentityInUse, Store, UsernameInUse
+from host.storage import DatabaseError
+from host.accounts.store import Account, AccountStore, IdentityInUse, UsernameInUse
 
 __all__ = [
     "DEFAULT_BCRYPT_COST",
@@ -92,7 +93,20 @@ async def _find_or_create(
     create: bool,
     check_existing: Callable[[Account], Awaitable[None]] | None = None,
 ) -> AuthResult:
-    """The shape every Authenticate* shares: existing account (unless banned), else create."""
+    """The shape every Authenticate* shares: existing account (unless banned), else create.
+    A database that cannot serve answers Nakama's 13 (the engine logged why)."""
+    try:
+        return await _find_or_create_in(lookup, create_account, create, check_existing)
+    except DatabaseError:
+        raise ApiError(Code.INTERNAL, _CREATE_FAILED) from None
+
+
+async def _find_or_create_in(
+    lookup: Callable[[], Awaitable[Account | None]],
+    create_account: Callable[[], Awaitable[Account]],
+    create: bool,
+    check_existing: Callable[[Account], Awaitable[None]] | None,
+) -> AuthResult:
 
     async def existing(account: Account) -> AuthResult:
         _ensure_enabled(account)
@@ -119,7 +133,7 @@ async def _find_or_create(
     return AuthResult(account.id, account.username, True)
 
 
-async def authenticate_device(store: Store, device_id: str, username: str, create: bool) -> AuthResult:
+async def authenticate_device(store: AccountStore, device_id: str, username: str, create: bool) -> AuthResult:
     return await _find_or_create(
         lambda: store.account_by_device(device_id),
         lambda: store.create_account(username, device_id=device_id),
@@ -127,7 +141,7 @@ async def authenticate_device(store: Store, device_id: str, username: str, creat
     )
 
 
-async def authenticate_custom(store: Store, custom_id: str, username: str, create: bool) -> AuthResult:
+async def authenticate_custom(store: AccountStore, custom_id: str, username: str, create: bool) -> AuthResult:
     return await _find_or_create(
         lambda: store.account_by_custom_id(custom_id),
         lambda: store.create_account(username, custom_id=custom_id),
@@ -136,7 +150,7 @@ async def authenticate_custom(store: Store, custom_id: str, username: str, creat
 
 
 async def authenticate_email(
-    store: Store, email: str, password: str, username: str, create: bool, bcrypt_cost: int = DEFAULT_BCRYPT_COST
+    store: AccountStore, email: str, password: str, username: str, create: bool, bcrypt_cost: int = DEFAULT_BCRYPT_COST
 ) -> AuthResult:
     """``email`` must already be lowercased. A known email with a wrong password is 16."""
 
@@ -151,7 +165,7 @@ async def authenticate_email(
     return await _find_or_create(lambda: store.account_by_email(email), create_account, create, password_matches)
 
 
-async def authenticate_username(store: Store, username: str, password: str) -> AuthResult:
+async def authenticate_username(store: AccountStore, username: str, password: str) -> AuthResult:
     """Username + password login; never creates (Nakama's AuthenticateUsername)."""
     account = await store.account_by_username(username)
     if account is None:
@@ -163,7 +177,7 @@ async def authenticate_username(store: Store, username: str, password: str) -> A
     return AuthResult(account.id, account.username, False)
 
 
-async def account_for_refresh(store: Store, user_id: str) -> Account:
+async def account_for_refresh(store: AccountStore, user_id: str) -> Account:
     """The account a refresh token names, which must still exist and not be banned."""
     account = await store.get_account(user_id)
     if account is None:
