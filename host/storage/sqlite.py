@@ -11,7 +11,7 @@ acknowledged write survives kill -9 and a power cut.
 Group commit: an fsync costs milliseconds, so the writer does not commit each transaction on
 its own. It opens one SQLite transaction (a *batch*), runs every transaction waiting in its
 queue one after the other, each inside its own SAVEPOINT (a body that fails is rolled back to
-its savepoint and fails alone, at once), then COMMITs once and only then acknowledges every
+its savepoint and fails alone), then COMMITs once and only then answers every
 transaction of the batch. The writer drives each transaction body itself: the body's awaits on
 its ``tx`` complete on the writer thread, so a body costs no thread hand-off per statement
 (one costs ~100 µs of CPU on this machine, more than the statement).
@@ -295,7 +295,7 @@ class SqliteDatabase:
                 if error is not None and not conn.in_transaction:
                     # SQLite rolled the whole batch back (a full disk or an I/O error can): every
                     # transaction that was waiting for this commit failed with it.
-                    self._answer_all([(future, None, error) for future, _, _ in pending])
+                    self._answer_all([(future, None, failure or error) for future, _, failure in pending])
                     return self._jobs.get()
                 if len(pending) >= BATCH_LIMIT:
                     break
@@ -316,12 +316,12 @@ class SqliteDatabase:
                 error = DatabaseError(f"internal error in the database writer: {exc}")
             if conn.in_transaction:
                 conn.rollback()
-            self._answer_all([(future, None, error) for future, _, _ in pending] + [(job.future, None, error)])
+            self._answer_all([(future, None, failure or error) for future, _, failure in pending] + [(job.future, None, error)])
         return following if following is not None else self._jobs.get()
 
     def _savepoint(self, conn: sqlite3.Connection, job: _Call | _Tx, pending: list[Answer]) -> BaseException | None:
-        """Run one job in a savepoint. Success joins ``pending`` (answered after COMMIT); a
-        failure is rolled back to the savepoint and answered now. Returns the failure."""
+        """Run one job in a savepoint; its answer joins ``pending`` (sent after COMMIT). A
+        failure is rolled back to the savepoint and fails alone. Returns the failure."""
         conn.execute("SAVEPOINT job")
         error: BaseException | None
         try:
@@ -341,7 +341,9 @@ class SqliteDatabase:
         if conn.in_transaction:
             conn.execute("ROLLBACK TO job")
             conn.execute("RELEASE job")
-        self._answer(job.future, None, error)
+        # Answered with the batch, not now: the failure may come from a conflict with a
+        # transaction of this batch, and the caller must be able to read that one's rows.
+        pending.append((job.future, None, error))
         return error
 
     def _drive(self, conn: sqlite3.Connection, body: Callable[[Queries], Awaitable[Any]]) -> Any:
@@ -379,7 +381,7 @@ class SqliteDatabase:
         if error is not None:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._answer_all([(future, None, error) for future, _, _ in pending])
+            self._answer_all([(future, None, failure or error) for future, _, failure in pending])
             return
         self.commits += 1
         self.availability.ok()

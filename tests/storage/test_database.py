@@ -340,3 +340,19 @@ async def test_postgres_server_gone_then_back(pg_cluster, caplog) -> None:
         assert any("available again" in r.getMessage() for r in caplog.records)
     finally:
         await db.close()
+
+
+async def test_a_conflict_is_answered_once_the_winner_is_readable(db: Database) -> None:
+    """The loser of a unique race reads the winner's row right after its error (SQLite
+    answers a failed transaction with its batch, after the COMMIT, not before)."""
+
+    async def insert() -> str:
+        try:
+            await db.execute("INSERT INTO kv (k, v) VALUES ('race', 1)")
+            return "won"
+        except UniqueViolation:
+            row = await db.fetchone("SELECT v FROM kv WHERE k = 'race'")
+            return "lost, saw the winner" if row is not None else "lost, saw nothing"
+
+    results = await asyncio.gather(*(insert() for _ in range(8)))
+    assert sorted(results) == ["lost, saw the winner"] * 7 + ["won"]
