@@ -25,6 +25,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +34,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from host.storage.errors import DatabaseError, DatabaseUnavailable
 
-__all__ = ["Row", "Queries", "Database", "Dialect", "SQLITE", "POSTGRES", "dollar_placeholders", "Availability"]
+__all__ = [
+    "Row", "Queries", "Database", "Dialect", "SQLITE", "POSTGRES", "dollar_placeholders", "Availability", "drive",
+    "AWAITS_ONLY_DATABASE", "blocking_deadline",
+]
 
 log = logging.getLogger("nkhost.storage")
 
@@ -61,6 +66,15 @@ class Database(Queries, Protocol):
     """One engine. Outside ``transact`` each write is its own transaction."""
 
     dialect: Dialect
+    blocking: bool
+    """True when the methods may also be called from a thread that runs no event loop (a Lua
+    worker): there they block that thread, never a loop, and finish without suspending, so
+    ``drive(core_coroutine())`` runs a feature's database work right on the worker with no
+    hand-off to the loop. SQLite: True; PostgreSQL (asyncpg lives on the loop): False."""
+    exclusive: bool
+    """True when this process is the database's only writer (SQLite: one nkhost owns its
+    file), so a feature may cache rows of its own tables, as long as every write to them goes
+    through that feature. PostgreSQL: False (several nodes may share it)."""
 
     async def open(self) -> None:
         """Connect (raises DatabaseUnavailable with a clear reason when it cannot)."""
@@ -137,6 +151,35 @@ class Availability:
     @property
     def down(self) -> str | None:
         return self._down
+
+
+AWAITS_ONLY_DATABASE = "a coroutine driven on a thread may await only database calls (and a transaction body only its tx)"
+
+
+_thread = threading.local()
+
+
+def blocking_deadline() -> float | None:
+    """When this thread's blocking database calls give up (``time.monotonic()``), or None."""
+    return getattr(_thread, "deadline", None)
+
+
+def drive(coro: Any, timeout: float | None = None) -> Any:
+    """Run a coroutine to its end on this thread, for coroutines whose every await finishes
+    without suspending (a ``blocking`` database's methods off the loop, a transaction body's
+    ``tx`` on SQLite's writer). One that suspends is awaiting something else: refused.
+    ``timeout`` bounds how long its database calls may block this thread."""
+    _thread.deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    except RuntimeError as exc:
+        if "event loop" not in str(exc):
+            raise
+        raise DatabaseError(f"{AWAITS_ONLY_DATABASE} ({exc})") from None
+    coro.close()
+    raise DatabaseError(AWAITS_ONLY_DATABASE)
 
 
 _CURRENT_TX: contextvars.ContextVar[Any] = contextvars.ContextVar("nkhost_db_transaction", default=None)

@@ -131,6 +131,8 @@ class PostgresDatabase:
     """The Database protocol on PostgreSQL (see the module docstring)."""
 
     dialect = POSTGRES
+    blocking = False  # asyncpg lives on the loop: nk functions reach it through bridge.run
+    exclusive = False  # nodes may share the server
 
     def __init__(self, dsn: str, *, max_open: int = 100, max_idle: int = 100, max_lifetime: float = 3600.0) -> None:
         self.dsn = dsn

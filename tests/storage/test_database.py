@@ -220,7 +220,7 @@ async def test_sqlite_a_body_that_awaits_something_else_is_refused(lite: SqliteD
         await tx.execute("INSERT INTO kv (k, v) VALUES ('a', 1)")
         await asyncio.sleep(0)
 
-    with pytest.raises(DatabaseError, match="may await only its transaction's methods"):
+    with pytest.raises(DatabaseError, match="may await only database calls"):
         await lite.transact(body)
     assert await lite.fetch("SELECT k FROM kv") == []
 

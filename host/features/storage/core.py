@@ -19,14 +19,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import orjson
 
 from host.errors import ApiError, Code
 from host.storage import Database, Queries, Schema
+
+from .cache import MISSING, ObjectCache
 
 __all__ = [
     "NIL",
@@ -37,6 +42,7 @@ __all__ = [
     "WriteOp",
     "Ack",
     "version_of",
+    "parse_uuid",
     "VERSION_REJECTED",
     "PERMISSION_REJECTED",
     "DELETE_REJECTED",
@@ -73,6 +79,20 @@ SCHEMA = Schema(
 )
 
 _COLUMNS = "collection, key, user_id, value, version, read, write, create_time, update_time"
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def parse_uuid(text: str) -> str | None:
+    """The canonical form of a UUID in any form Go's uuid.FromString takes, else None. The
+    canonical lowercase form (what every client sends) skips uuid.UUID (~10 µs)."""
+    if _CANONICAL_UUID.fullmatch(text):
+        return text
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def version_of(value: str) -> str:
@@ -126,6 +146,11 @@ def _object(row: Sequence[object]) -> StoredObject:
     return StoredObject(collection, key, user_id, value, version, read, write, create_time, update_time)  # type: ignore[arg-type]
 
 
+@lru_cache(maxsize=256)
+def _read_sql(count: int) -> str:
+    return f"SELECT {_COLUMNS} FROM storage WHERE " + " OR ".join(["(collection = ? AND key = ? AND user_id = ?)"] * count)
+
+
 def encode_cursor(obj: StoredObject) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([obj.permission_read, obj.key, obj.user_id])).rstrip(b"=").decode()
 
@@ -142,9 +167,13 @@ def decode_cursor(cursor: str) -> tuple[int, str, str]:
 
 
 class StorageCore:
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+    """``cache``: recently read and written objects in memory (cache.py), on by default when
+    this process is the database's only writer (SQLite); every write here forgets its ids."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time, cache: ObjectCache | None = None) -> None:
         self.db = db
         self._clock = clock
+        self.cache = cache if cache is not None else (ObjectCache() if db.exclusive else None)
 
     # Read ---------------------------------------------------------------------------------
 
@@ -152,13 +181,31 @@ class StorageCore:
         """The objects that exist (and, for a client, that it may read), in any order."""
         if not ids:
             return []
-        where = " OR ".join(["(collection = ? AND key = ? AND user_id = ?)"] * len(ids))
-        args: list[object] = [part for i in ids for part in (i.collection, i.key, i.user_id)]
-        sql = f"SELECT {_COLUMNS} FROM storage WHERE ({where})"
-        if caller is not None:
-            sql += " AND (read = 2 OR (read = 1 AND user_id = ?))"
-            args.append(caller)
-        return [_object(row) for row in await self.db.fetch(sql, *args)]
+        keys = list(dict.fromkeys((i.collection, i.key, i.user_id) for i in ids))
+        cache = self.cache
+        if cache is None:
+            found = await self._load(keys)
+        else:
+            found, misses = {}, []
+            for key in keys:
+                obj = cache.get(key)
+                if obj is MISSING:
+                    misses.append(key)
+                elif obj is not None:
+                    found[key] = obj
+            if misses:
+                epoch = cache.epoch
+                loaded = await self._load(misses)
+                cache.keep(epoch, loaded, misses)
+                found.update(loaded)
+        objects = [found[key] for key in keys if key in found]
+        if caller is None:
+            return objects  # type: ignore[return-value]
+        return [o for o in objects if o.permission_read == 2 or (o.permission_read == 1 and o.user_id == caller)]
+
+    async def _load(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], StoredObject]:
+        rows = await self.db.fetch(_read_sql(len(keys)), *[part for key in keys for part in key])
+        return {(o.collection, o.key, o.user_id): o for o in map(_object, rows)}
 
     # Write --------------------------------------------------------------------------------
 
@@ -176,7 +223,15 @@ class StorageCore:
                 acks[i] = await _write_one(tx, ops[i], caller is None, now, lock)
             return acks  # type: ignore[return-value]
 
-        return await self.db.transact(body)
+        try:
+            return await self.db.transact(body)
+        finally:
+            self._forget((o.collection, o.key, o.user_id) for o in ops)
+
+    def _forget(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """After a write committed or failed: cached copies of those ids are out of date."""
+        if self.cache is not None:
+            self.cache.forget(keys)
 
     # Delete -------------------------------------------------------------------------------
 
@@ -202,7 +257,10 @@ class StorageCore:
                 if deleted == 0 and (object_id.version or not authoritative):
                     raise ApiError(Code.INVALID_ARGUMENT, DELETE_REJECTED)
 
-        await self.db.transact(body)
+        try:
+            await self.db.transact(body)
+        finally:
+            self._forget((i.collection, i.key, i.user_id) for i in ids)
 
     # List ---------------------------------------------------------------------------------
 

@@ -1,14 +1,15 @@
 """Lua: nk.storage_read / storage_write / storage_delete / storage_list, Nakama's shapes and texts.
 
 Server code bypasses permissions. Arguments are checked on the worker with Nakama's texts
-(runtime_lua_nakama.go); the database work runs on the loop through ``bridge.run``. A list
+(runtime_lua_nakama.go). The core's database work runs right on the worker where the engine
+allows it (``Database.blocking``: SQLite), else on the loop through ``bridge.run``. A list
 argument without an array part (one object table passed without the wrapping list) reads and
 writes nothing and returns ``{}`` (⚠ Nakama does the same; a test pins it).
 """
 
 from __future__ import annotations
 
-import uuid
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,9 @@ from host.runtime.convert import Ready, from_lua, lua_type
 from host.runtime.errors import NkArgError
 from host.runtime.nk_utils import json_decode
 from host.storage import DatabaseError
+from host.storage.database import drive
 
-from .core import NIL, ObjectId, StorageCore, StoredObject, WriteOp
+from .core import NIL, ObjectId, StorageCore, StoredObject, WriteOp, parse_uuid
 
 __all__ = ["NK"]
 
@@ -43,53 +45,46 @@ def _entries(table: Any, what: str) -> list[Any]:
 def _string_field(value: Any, name: str) -> str:
     if not isinstance(value, bytes):
         raise NkArgError(f"expects {name} to be string", 1)
-    text = value.decode("utf-8", "replace")
-    if text == "" and name != "user_id":
-        raise NkArgError(f"expects {name} to be a non-empty string", 1)
-    return text
-
-
-def _user_field(value: Any) -> str:
-    text = _string_field(value, "user_id")
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise NkArgError("expects user_id to be a valid ID", 1) from None
-
-
-def _fields(item: Any, readers: dict[bytes, Callable[[Any], Any]]) -> dict[str, Any]:
-    """The known keys of one object table, each checked by its reader (others are ignored)."""
-    out: dict[str, Any] = {}
-    for key, value in item.items():
-        reader = readers.get(key) if isinstance(key, bytes) else None
-        if reader is not None:
-            out[key.decode()] = reader(value)
-    if not out.get("collection"):
-        raise NkArgError("expects collection to be supplied", 1)
-    if not out.get("key"):
-        raise NkArgError("expects key to be supplied", 1)
-    return out
-
-
-def _version_field(value: Any) -> str:
-    if not isinstance(value, bytes):
-        raise NkArgError("expects version to be string", 1)
     if value == b"":
-        raise NkArgError("expects version to be a non-empty string", 1)
+        raise NkArgError(f"expects {name} to be a non-empty string", 1)
     return value.decode("utf-8", "replace")
 
 
-def _permission(name: str) -> Callable[[Any], int]:
-    def read(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise NkArgError(f"expects {name} to be number", 1)
-        return int(value)  # ⚠ Nakama checks no range here
+def _object_id(item: Any, with_version: bool) -> ObjectId:
+    """collection, key, user_id (and version) of one object table; other keys are ignored."""
+    collection, key, user_id = item[b"collection"], item[b"key"], item[b"user_id"]
+    collection = "" if collection is None else _string_field(collection, "collection")
+    key = "" if key is None else _string_field(key, "key")
+    owner = NIL
+    if user_id is not None:
+        if not isinstance(user_id, bytes):
+            raise NkArgError("expects user_id to be string", 1)
+        owner = parse_uuid(user_id.decode("utf-8", "replace"))  # type: ignore[assignment]
+        if owner is None:
+            raise NkArgError("expects user_id to be a valid ID", 1)  # ⚠ "" too: omit the key instead
+    version = ""
+    if with_version and (raw := item[b"version"]) is not None:
+        version = _string_field(raw, "version")
+    if not collection:
+        raise NkArgError("expects collection to be supplied", 1)
+    if not key:
+        raise NkArgError("expects key to be supplied", 1)
+    return ObjectId(collection, key, owner, version)
 
-    return read
+
+def _permission(item: Any, name: str) -> int:
+    value = item[name.encode()]
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NkArgError(f"expects {name} to be number", 1)
+    return int(value)  # ⚠ Nakama checks no range here
 
 
 def _value_field(value: Any) -> str:
     """The table as JSON text, keys sorted and compact (Go's json.Marshal of the map)."""
+    if value is None:
+        raise NkArgError("expects value to be supplied", 1)
     if lua_type(value) != "table":
         raise NkArgError("expects value to be table", 1)
     data = from_lua(value)
@@ -98,59 +93,64 @@ def _value_field(value: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 
-_ID = {b"collection": lambda v: _string_field(v, "collection"), b"key": lambda v: _string_field(v, "key"),
-       b"user_id": _user_field}
-_DELETE = {**_ID, b"version": _version_field}
-_WRITE = {**_DELETE, b"value": _value_field, b"permission_read": _permission("permission_read"),
-          b"permission_write": _permission("permission_write")}
-
-
 def _core(bridge: Bridge, fname: str) -> StorageCore:
     return bridge.feature(fname, NAME)  # type: ignore[no-any-return]
 
 
-def _run(bridge: Bridge, fname: str, failure: str, call: Callable[..., Any], *args: Any) -> Any:
+def _run(bridge: Bridge, fname: str, failure: str, core: StorageCore, call: Callable[..., Any], *args: Any) -> Any:
+    """The core's coroutine: driven right here on the worker when the engine allows it
+    (SQLite: no hand-off to the loop), else awaited on the loop."""
     try:
+        if core.db.blocking:
+            return drive(call(*args), timeout=bridge.vm.deadline - time.monotonic())
         return bridge.run(fname, call, *args)
     except (ApiError, DatabaseError) as exc:
         raise NkArgError(f"{failure}: {exc.message if isinstance(exc, ApiError) else exc}") from None
 
 
+_TABLES: dict[tuple[str, str, str, str, int], dict[bytes, Any]] = {}
+_TABLES_LIMIT = 4096
+
+
 def _object_table(obj: StoredObject) -> dict[bytes, Any]:
-    return {
-        b"key": obj.key.encode(), b"collection": obj.collection.encode(), b"user_id": obj.user_id.encode(),
-        b"version": obj.version.encode(), b"permission_read": obj.permission_read,
-        b"permission_write": obj.permission_write, b"create_time": obj.create_time // 1_000_000,
-        b"update_time": obj.update_time // 1_000_000, b"value": json_decode(obj.value.encode()),
-    }
+    """The Lua-ready table of an object, memoised by (id, version, update time): decoding the
+    value is most of a cached read's cost. Read-only once built (table_from copies it)."""
+    memo = (obj.collection, obj.key, obj.user_id, obj.version, obj.update_time)
+    table = _TABLES.get(memo)
+    if table is None:
+        table = {
+            b"key": obj.key.encode(), b"collection": obj.collection.encode(), b"user_id": obj.user_id.encode(),
+            b"version": obj.version.encode(), b"permission_read": obj.permission_read,
+            b"permission_write": obj.permission_write, b"create_time": obj.create_time // 1_000_000,
+            b"update_time": obj.update_time // 1_000_000, b"value": json_decode(obj.value.encode()),
+        }
+        if len(_TABLES) >= _TABLES_LIMIT:
+            _TABLES.clear()
+        _TABLES[memo] = table
+    return table
 
 
 def storage_read(bridge: Bridge, keys: Any = None) -> Any:
-    ids = []
-    for item in _entries(keys, "keys"):
-        fields = _fields(item, _ID)
-        ids.append(ObjectId(fields["collection"], fields["key"], fields.get("user_id", NIL)))
+    ids = [_object_id(item, False) for item in _entries(keys, "keys")]
     if not ids:
         return Ready([])
     core = _core(bridge, "storage_read")
-    objects = _run(bridge, "storage_read", "failed to read storage objects", core.read, ids, None)
+    objects = _run(bridge, "storage_read", "failed to read storage objects", core, core.read, ids, None)
     return Ready([_object_table(o) for o in objects])
 
 
 def storage_write(bridge: Bridge, data: Any = None) -> Any:
     ops = []
     for item in _entries(data, "data"):
-        fields = _fields(item, _WRITE)
-        if "value" not in fields:
-            raise NkArgError("expects value to be supplied", 1)
+        oid = _object_id(item, True)
         ops.append(WriteOp(
-            fields["collection"], fields["key"], fields.get("user_id", NIL), fields["value"], fields.get("version", ""),
-            fields.get("permission_read", 1), fields.get("permission_write", 1),
+            oid.collection, oid.key, oid.user_id, _value_field(item[b"value"]), oid.version,
+            _permission(item, "permission_read"), _permission(item, "permission_write"),
         ))
     if not ops:
         return Ready([])
     core = _core(bridge, "storage_write")
-    acks = _run(bridge, "storage_write", "failed to write storage objects", core.write, ops, None)
+    acks = _run(bridge, "storage_write", "failed to write storage objects", core, core.write, ops, None)
     return Ready([
         {b"key": a.key.encode(), b"collection": a.collection.encode(), b"user_id": a.user_id.encode(),
          b"version": a.version.encode()}
@@ -159,13 +159,10 @@ def storage_write(bridge: Bridge, data: Any = None) -> Any:
 
 
 def storage_delete(bridge: Bridge, keys: Any = None) -> tuple[()]:
-    ids = []
-    for item in _entries(keys, "object IDs"):
-        fields = _fields(item, _DELETE)
-        ids.append(ObjectId(fields["collection"], fields["key"], fields.get("user_id", NIL), fields.get("version", "")))
+    ids = [_object_id(item, True) for item in _entries(keys, "object IDs")]
     if ids:
         core = _core(bridge, "storage_delete")
-        _run(bridge, "storage_delete", "failed to remove storage", core.delete, ids, None)
+        _run(bridge, "storage_delete", "failed to remove storage", core, core.delete, ids, None)
     return ()
 
 
@@ -189,21 +186,16 @@ def storage_list(
     if limit < 0:
         raise NkArgError("limit must not be negative", 3)
     cursor_text = _opt_string(cursor, 4)
-    owner = caller = None
-    if owner_text:
-        try:
-            owner = str(uuid.UUID(owner_text))
-        except ValueError:
-            raise NkArgError("expects empty or a valid user ID", 1) from None
+    owner = parse_uuid(owner_text) if owner_text else None
+    if owner_text and owner is None:
+        raise NkArgError("expects empty or a valid user ID", 1)
     caller_text = _opt_string(caller_id, 5)
-    if caller_text:
-        try:
-            caller = str(uuid.UUID(caller_text))
-        except ValueError:
-            raise NkArgError("expects caller ID to be empty or a valid identifier", 5) from None
+    caller = parse_uuid(caller_text) if caller_text else None
+    if caller_text and caller is None:
+        raise NkArgError("expects caller ID to be empty or a valid identifier", 5)
     core = _core(bridge, "storage_list")
     objects, next_cursor = _run(
-        bridge, "storage_list", "failed to list storage objects", core.list, caller, owner, collection_text, int(limit),
+        bridge, "storage_list", "failed to list storage objects", core, core.list, caller, owner, collection_text, int(limit),
         cursor_text,
     )
     return Ready([_object_table(o) for o in objects]), (next_cursor.encode() if next_cursor else None)

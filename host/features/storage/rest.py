@@ -7,7 +7,6 @@ that cannot serve answers 13 with the endpoint's own text.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +18,7 @@ from host.net.api_support import after_hook, authenticate_bearer, before_hook, e
 from host.net.http import Request, Response
 from host.storage import DatabaseError
 
-from .core import NIL, Ack, ObjectId, StorageCore, StoredObject, WriteOp
+from .core import NIL, Ack, ObjectId, StorageCore, StoredObject, WriteOp, parse_uuid
 
 __all__ = ["ROUTES", "object_json", "ack_json"]
 
@@ -106,13 +105,10 @@ def _core(services: Any) -> StorageCore:
 
 
 def _valid_user(text: str, allow_nil: bool) -> str:
-    try:
-        value = uuid.UUID(text)
-    except ValueError:
-        raise _bad(_BAD_USER) from None
-    if value.int == 0 and not allow_nil:
+    value = parse_uuid(text)
+    if value is None or (value == NIL and not allow_nil):
         raise _bad(_BAD_USER)
-    return str(value)
+    return value
 
 
 # Handlers -------------------------------------------------------------------------------
