@@ -60,11 +60,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path, port: int, extra: list[str], root: Path = ROOT) -> subprocess.Popen:
-    """nkhost from the tree at ``root`` (``python -m host`` imports the package of its cwd)."""
+def start_server(
+    tmp: Path, port: int, extra: list[str], root: Path = ROOT, lua: tuple[Path, ...] = (BENCH_LUA,)
+) -> subprocess.Popen:
+    """nkhost from the tree at ``root`` (``python -m host`` imports the package of its cwd),
+    loaded with the ``lua`` modules."""
     modules = tmp / "modules"
     modules.mkdir()
-    shutil.copy(BENCH_LUA, modules / "bench.lua")
+    for module in lua:
+        shutil.copy(module, modules / module.name)
     proc = subprocess.Popen(
         [sys.executable, "-m", "host", "--data_dir", str(tmp / "data"), "--runtime.path", str(modules),
          "--socket.address", "127.0.0.1", "--socket.port", str(port), "--logger.level", "error",

@@ -2,13 +2,14 @@
 
 Run: python bench/storage.py [--rounds N] [--window S] [--engines sqlite,postgres]
 
-For each engine a real nkhost process runs lua_modules/bench.lua; load generators in other
+For each engine a real nkhost process runs lua_modules/bench.lua and bench_storage.lua;
+load generators in other
 processes keep one socket RPC outstanding per socket (closed loop, bench/server.py's). Each
 round runs, interleaved in one sitting:
 
 * ``bench.echo`` over 64 sockets: the trivial RPC, the reference for server CPU per call;
-* ``bench.storage_read`` over 64 sockets: each socket reads its own object;
-* ``bench.storage_write`` over 64 sockets and over 1 socket; at most ``runtime.lua_pool_size``
+* ``bench_storage.read`` over 64 sockets: each socket reads its own object;
+* ``bench_storage.write`` over 64 sockets and over 1 socket; at most ``runtime.lua_pool_size``
   of those calls are in flight at once (one Lua VM per worker thread);
 * ``PUT /v2/storage`` from 64 concurrent writers (keep-alive connections, one object each)
   and from 1: group commit without the Lua pool's bound.
@@ -36,13 +37,15 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import _loop, authenticate, closed_loop, clock, free_port, rpc_worker, start_server  # noqa: E402
+from server import BENCH_LUA, _loop, authenticate, closed_loop, clock, free_port, rpc_worker, start_server  # noqa: E402
+
+STORAGE_LUA = ROOT / "lua_modules" / "bench_storage.lua"
 
 SCENARIOS = (
     ("echo x64", "bench.echo", 64),
-    ("storage_read x64", "bench.storage_read", 64),
-    ("storage_write x64", "bench.storage_write", 64),
-    ("storage_write x1", "bench.storage_write", 1),
+    ("storage_read x64", "bench_storage.read", 64),
+    ("storage_write x64", "bench_storage.write", 64),
+    ("storage_write x1", "bench_storage.write", 1),
     ("REST write x64", "PUT /v2/storage", 64),
     ("REST write x1", "PUT /v2/storage", 1),
 )
@@ -153,11 +156,11 @@ def run_engine(engine: str, rounds: int, warmup: float, window: float) -> dict[s
           f"(rounds {', '.join(f'{m / o:.1f}' for m, o in zip(many, one))})")
     tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-{engine}-"))
     port = free_port()
-    proc = start_server(tmp, port, extra)
+    proc = start_server(tmp, port, extra, (BENCH_LUA, STORAGE_LUA))
     try:
         tokens = authenticate(port, 64)
         # Every socket's object exists before reads are measured.
-        closed_loop(proc.pid, rpc_worker, [(port, tokens, "bench.storage_write", "")], 0.2, 0.5)
+        closed_loop(proc.pid, rpc_worker, [(port, tokens, "bench_storage.write", "")], 0.2, 0.5)
         results: dict[str, list[dict]] = {name: [] for name, _, _ in SCENARIOS}
         for _ in range(rounds):
             for name, rpc, sockets in SCENARIOS:
