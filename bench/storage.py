@@ -156,7 +156,7 @@ def run_engine(engine: str, rounds: int, warmup: float, window: float) -> dict[s
           f"(rounds {', '.join(f'{m / o:.1f}' for m, o in zip(many, one))})")
     tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-{engine}-"))
     port = free_port()
-    proc = start_server(tmp, port, extra, (BENCH_LUA, STORAGE_LUA))
+    proc = start_server(tmp, port, extra, lua=(BENCH_LUA, STORAGE_LUA))
     try:
         tokens = authenticate(port, 64)
         # Every socket's object exists before reads are measured.
