@@ -7,8 +7,9 @@ that cannot serve answers 13 with the endpoint's own text.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -21,6 +22,8 @@ from host.storage import DatabaseError
 from .core import NIL, Ack, ObjectId, StorageCore, StoredObject, WriteOp, parse_uuid
 
 __all__ = ["ROUTES", "object_json", "ack_json"]
+
+T = TypeVar("T")
 
 _BAD_IDS = "Invalid collection or key value supplied. They must be set."
 _BAD_USER = "Invalid user ID - make sure user ID is a valid UUID."
@@ -111,6 +114,51 @@ def _valid_user(text: str, allow_nil: bool) -> str:
     return value
 
 
+async def _run_core(call: Awaitable[T], failure: str) -> T:
+    """The core's answer; a database that cannot serve is Nakama's 13 with ``failure``."""
+    try:
+        return await call
+    except DatabaseError:
+        raise ApiError(Code.INTERNAL, failure) from None
+
+
+def _ids(payload: dict[str, Any], owner: str | None) -> list[ObjectId]:
+    """``object_ids`` of a read (``owner`` None: each names its owner, "" = the server) or of
+    a delete (the caller owns them all; each may carry a version)."""
+    ids = []
+    for item in _objects(payload, "object_ids", "objectIds"):
+        collection, key = _string(item, "collection"), _string(item, "key")
+        if not collection or not key:
+            raise _bad(_BAD_IDS)
+        if owner is None:
+            user_id = _string(item, "user_id", "userId")
+            ids.append(ObjectId(collection, key, _valid_user(user_id, allow_nil=False) if user_id else NIL))
+        else:
+            ids.append(ObjectId(collection, key, owner, _string(item, "version")))
+    return ids
+
+
+def _write_op(item: dict[str, Any], owner: str) -> WriteOp:
+    """One WriteStorageObject, checked in Nakama's order."""
+    collection, key, value = _string(item, "collection"), _string(item, "key"), _string(item, "value")
+    if not collection or not key or not value:
+        raise _bad(_BAD_IDS)
+    read = _int32(item, "permission_read", "permissionRead")
+    if read is not None and not 0 <= read <= 2:
+        raise _bad("Invalid Read permission supplied. It must be either 0, 1 or 2.")
+    write = _int32(item, "permission_write", "permissionWrite")
+    if write is not None and not 0 <= write <= 1:
+        raise _bad("Invalid Write permission supplied. It must be either 0 or 1.")
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _bad("Value must be a JSON object.")
+    return WriteOp(collection, key, owner, value, _string(item, "version"), 1 if read is None else read,
+                   1 if write is None else write)
+
+
 # Handlers -------------------------------------------------------------------------------
 
 
@@ -119,17 +167,7 @@ async def read_objects(services: Any, request: Request) -> Response:
     """POST /v2/storage (ReadStorageObjects)."""
     claims = authenticate_bearer(services, request)
     payload = await before_hook(services, "ReadStorageObjects", request, json_object(request), claims)
-    ids = []
-    for item in _objects(payload, "object_ids", "objectIds"):
-        collection, key = _string(item, "collection"), _string(item, "key")
-        if not collection or not key:
-            raise _bad(_BAD_IDS)
-        user_id = _string(item, "user_id", "userId")
-        ids.append(ObjectId(collection, key, _valid_user(user_id, allow_nil=False) if user_id else NIL))
-    try:
-        objects = await _core(services).read(ids, claims.user_id)
-    except DatabaseError:
-        raise ApiError(Code.INTERNAL, "Error reading storage objects.") from None
+    objects = await _run_core(_core(services).read(_ids(payload, None), claims.user_id), "Error reading storage objects.")
     body = {"objects": [object_json(o) for o in objects]} if objects else {}
     await after_hook(services, "ReadStorageObjects", request, body, payload, claims)
     return ok(body)
@@ -140,29 +178,8 @@ async def write_objects(services: Any, request: Request) -> Response:
     """PUT /v2/storage (WriteStorageObjects)."""
     claims = authenticate_bearer(services, request)
     payload = await before_hook(services, "WriteStorageObjects", request, json_object(request), claims)
-    ops = []
-    for item in _objects(payload, "objects", "objects"):
-        collection, key, value = _string(item, "collection"), _string(item, "key"), _string(item, "value")
-        if not collection or not key or not value:
-            raise _bad(_BAD_IDS)
-        read = _int32(item, "permission_read", "permissionRead")
-        if read is not None and not 0 <= read <= 2:
-            raise _bad("Invalid Read permission supplied. It must be either 0, 1 or 2.")
-        write = _int32(item, "permission_write", "permissionWrite")
-        if write is not None and not 0 <= write <= 1:
-            raise _bad("Invalid Write permission supplied. It must be either 0 or 1.")
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            raise _bad("Value must be a JSON object.")
-        ops.append(WriteOp(collection, key, claims.user_id, value, _string(item, "version"),
-                           1 if read is None else read, 1 if write is None else write))
-    try:
-        acks = await _core(services).write(ops, claims.user_id)
-    except DatabaseError:
-        raise ApiError(Code.INTERNAL, "Error writing storage objects.") from None
+    ops = [_write_op(item, claims.user_id) for item in _objects(payload, "objects", "objects")]
+    acks = await _run_core(_core(services).write(ops, claims.user_id), "Error writing storage objects.")
     body = {"acks": [ack_json(a) for a in acks]} if acks else {}
     await after_hook(services, "WriteStorageObjects", request, body, payload, claims)
     return ok(body)
@@ -173,16 +190,8 @@ async def delete_objects(services: Any, request: Request) -> Response:
     """PUT /v2/storage/delete (DeleteStorageObjects)."""
     claims = authenticate_bearer(services, request)
     payload = await before_hook(services, "DeleteStorageObjects", request, json_object(request), claims)
-    ids = []
-    for item in _objects(payload, "object_ids", "objectIds"):
-        collection, key = _string(item, "collection"), _string(item, "key")
-        if not collection or not key:
-            raise _bad(_BAD_IDS)
-        ids.append(ObjectId(collection, key, claims.user_id, _string(item, "version")))
-    try:
-        await _core(services).delete(ids, claims.user_id)
-    except DatabaseError:
-        raise ApiError(Code.INTERNAL, "Error deleting storage objects.") from None
+    ids = _ids(payload, claims.user_id)
+    await _run_core(_core(services).delete(ids, claims.user_id), "Error deleting storage objects.")
     await after_hook(services, "DeleteStorageObjects", request, {}, payload, claims)
     return ok({})
 
@@ -210,13 +219,10 @@ async def list_objects(services: Any, request: Request) -> Response:
     if limit is not None and not 1 <= limit <= 100:
         raise _bad("Invalid limit - limit must be between 1 and 100.")
     owner = _string(payload, "user_id", "userId")
-    try:
-        objects, next_cursor = await _core(services).list(
-            claims.user_id, _valid_user(owner, allow_nil=True) if owner else None, _string(payload, "collection"),
-            1 if limit is None else limit, _string(payload, "cursor"),
-        )
-    except DatabaseError:
-        raise ApiError(Code.INTERNAL, "Error listing storage objects.") from None
+    objects, next_cursor = await _run_core(_core(services).list(
+        claims.user_id, _valid_user(owner, allow_nil=True) if owner else None, _string(payload, "collection"),
+        1 if limit is None else limit, _string(payload, "cursor"),
+    ), "Error listing storage objects.")
     body: dict[str, Any] = {"objects": [object_json(o) for o in objects]} if objects else {}
     if next_cursor:
         body["cursor"] = next_cursor
