@@ -119,12 +119,15 @@ class _Pool:
 
     async def close(self) -> None:
         idle, self._idle = list(self._idle), deque()
-        for conn in idle:
-            self._open -= 1
-            try:
-                await asyncio.wait_for(conn.raw.close(), 5)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.raw.terminate()
+        self._open -= len(idle)
+        await asyncio.gather(*(_close(conn) for conn in idle))
+
+
+async def _close(conn: _Conn) -> None:
+    try:
+        await asyncio.wait_for(conn.raw.close(), 5)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn.raw.terminate()
 
 
 class PostgresDatabase:
