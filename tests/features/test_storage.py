@@ -355,3 +355,18 @@ async def test_acknowledged_rest_writes_survive_kill_9(request, engine: str, tmp
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait()
+
+
+async def test_rest_oversize_body_and_malformed_version_change_nothing(engine: str, start_server) -> None:
+    app = await start_server(engine=engine, socket__max_request_size_bytes=4096)
+    alice = await session(app, "alice-0001")
+    _, body = await call(app, alice, "PUT", "/v2/storage", {"objects": [{"collection": "c", "key": "k", "value": '{"v":1}'}]})
+    version = body["acks"][0]["version"]
+    big = {"objects": [{"collection": "c", "key": "k", "value": json.dumps({"x": "y" * 5000})}]}
+    assert await call(app, alice, "PUT", "/v2/storage", big) == (400, {"code": 3, "message": "http: request body too large"})
+    for bad in ("not-a-version", version.upper(), version[:-1]):
+        assert await call(app, alice, "PUT", "/v2/storage", {"objects": [
+            {"collection": "c", "key": "k", "value": '{"v":2}', "version": bad}]}) == (
+            400, {"code": 3, "message": "Storage write rejected - version check failed."})
+    _, body = await call(app, alice, "GET", f"/v2/storage/c/{body['acks'][0]['user_id']}?limit=10")
+    assert [json.loads(o["value"]) for o in body["objects"]] == [{"v": 1}]
