@@ -101,15 +101,19 @@ class _Waiter:
     """The answer slot of a call made from a thread without a loop (a Lua worker), which
     blocks until the writer answers or the thread's deadline (``deadline_for``) passes."""
 
-    __slots__ = ("_lock", "result", "error")
+    __slots__ = ("_lock", "result", "error", "settled")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
         self.result: Any = None
         self.error: BaseException | None = None
+        self.settled = False  # only the writer thread settles: the first answer wins
 
     def settle(self, result: Any, error: BaseException | None) -> None:
+        if self.settled:
+            return
+        self.settled = True
         self.result, self.error = result, error
         self._lock.release()
 

@@ -25,7 +25,7 @@ from host.features.storage.core import (
     StorageCore,
     WriteOp,
 )
-from tests.conftest import database_address, lua
+from tests.conftest import database_address
 from tests.e2e.harness import free_port, wait_healthy
 from tests.net.helpers import http
 
