@@ -356,3 +356,24 @@ async def test_a_conflict_is_answered_once_the_winner_is_readable(db: Database) 
 
     results = await asyncio.gather(*(insert() for _ in range(8)))
     assert sorted(results) == ["lost, saw the winner"] * 7 + ["won"]
+
+
+async def test_sqlite_serves_a_thread_without_a_loop_directly(lite: SqliteDatabase) -> None:
+    """What nk functions do on a Lua worker: drive the coroutine right there, no loop."""
+    from host.storage.database import drive
+
+    async def body(tx: Queries) -> int:
+        await tx.execute("INSERT INTO kv (k, v) VALUES ('w', 7)")
+        return 7
+
+    def on_a_worker() -> tuple[object, ...]:
+        written = drive(lite.transact(body), timeout=10)
+        (v,) = drive(lite.fetchone("SELECT v FROM kv WHERE k = 'w'"))
+        changed = drive(lite.execute("UPDATE kv SET v = v + 1 WHERE k = 'w'"))
+        return written, v, changed, threading.current_thread().name
+
+    written, v, changed, name = await asyncio.to_thread(on_a_worker)
+    assert (written, v, changed) == (7, 7, 1) and name != "MainThread"
+    assert (await lite.fetchone("SELECT v FROM kv WHERE k = 'w'"))[0] == 8
+    with pytest.raises(DatabaseError, match="may await only database calls"):
+        await asyncio.to_thread(drive, asyncio.sleep(0.01))
