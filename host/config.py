@@ -21,6 +21,7 @@ __all__ = [
     "DatabaseConfig",
     "LoggerConfig",
     "PartyConfig",
+    "MatchConfig",
     "load",
     "add_flags",
     "validate",
@@ -94,18 +95,32 @@ class PartyConfig:
 
 
 @dataclass(slots=True)
+class MatchConfig:
+    input_queue_size: int = field(default=128, metadata={"usage": "Client data messages queued for one authoritative match's next tick; more are dropped (the sender gets an error)."})
+    call_queue_size: int = field(default=128, metadata={"usage": "Joins, leaves and terminate calls queued for one authoritative match; a full queue ends that match."})
+    join_attempt_queue_size: int = field(default=128, metadata={"usage": "Join attempts queued for one authoritative match; more are rejected."})
+    deferred_queue_size: int = field(default=128, metadata={"usage": "broadcast_message_deferred calls per callback."})
+    signal_queue_size: int = field(default=10, metadata={"usage": "nk.match_signal calls queued for one match; more get 'match busy'."})
+    join_marker_deadline_ms: int = field(default=15000, metadata={"usage": "How long an accepted join may take to arrive before the match sees it leave."})
+    max_empty_sec: int = field(default=0, metadata={"usage": "End an authoritative match empty for this long (0: never)."})
+    label_update_interval_ms: int = field(default=1000, metadata={"usage": "How often label changes reach the match listing index."})
+
+
+@dataclass(slots=True)
 class Config:
     name: str = field(default="nakama", metadata={"usage": "Node name."})
     data_dir: str = field(default="./data", metadata={"usage": "Directory for the SQLite file and other data."})
+    shutdown_grace_sec: int = field(default=0, metadata={"usage": "On shutdown, how long authoritative matches get after match_terminate before they are stopped."})
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     socket: SocketConfig = field(default_factory=SocketConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     party: PartyConfig = field(default_factory=PartyConfig)
+    match: MatchConfig = field(default_factory=MatchConfig)
 
 
-_SECTIONS = ("runtime", "socket", "session", "database", "logger", "party")
+_SECTIONS = ("runtime", "socket", "session", "database", "logger", "party", "match")
 
 
 def _parse_bool(text: str) -> bool:
@@ -244,4 +259,12 @@ def validate(config: Config) -> list[str]:
         problems.append("logger.format: must be json or text")
     if config.party.label_update_interval_ms <= 0:
         problems.append("party.label_update_interval_ms: must be positive")
+    if config.shutdown_grace_sec < 0:
+        problems.append("shutdown_grace_sec: must be 0 or more")
+    for name in ("input_queue_size", "call_queue_size", "join_attempt_queue_size", "deferred_queue_size", "signal_queue_size", "label_update_interval_ms"):
+        if getattr(config.match, name) <= 0:
+            problems.append(f"match.{name}: must be positive")
+    for name in ("join_marker_deadline_ms", "max_empty_sec"):
+        if getattr(config.match, name) < 0:
+            problems.append(f"match.{name}: must be 0 or more")
     return problems

@@ -118,12 +118,25 @@ class Runtime:
         self.last_reload: ReloadResult | None = None
         self._once_lock = threading.Lock()
         self._once_claimed = False
+        self.generation_checks: list[Callable[[Sandbox, Sequence[Module]], list[str]]] = []
+        """Run on one built VM of every new generation before it is published; any error
+        text refuses it like a module error (the matches feature checks its handler modules)."""
 
     # Lifecycle ---------------------------------------------------------------------------
 
     @property
     def generation(self) -> int:
         return self._current.number if self._current is not None else 0
+
+    @property
+    def current(self) -> Generation | None:
+        """The published generation (its snapshot is what a new match VM loads)."""
+        return self._current
+
+    def vm_args(self, outbox: Outbox | None) -> dict[str, Any]:
+        """What a VM outside the pool (a match's own) shares with the workers' VMs: limits, nk
+        functions (their loop calls through ``outbox``), node, version and ctx.env."""
+        return {"limits": self.limits, "bind": binder(self._services, outbox, self._functions), "node": self.node, "version": self.version, "env": self._env}
 
     async def start(self) -> None:
         """Start the workers, load generation 1 in each (LoadError lists "file:line: message"),
@@ -197,6 +210,10 @@ class Runtime:
         if snap.errors:
             return list(snap.errors)
         built, errors = await pool.build(number, snap.modules)
+        if errors:
+            return errors
+        for check in self.generation_checks:
+            errors += await asyncio.to_thread(check, built[0].vm, snap.modules)
         if errors:
             return errors
         self._current = Generation(number, snap, built[0].vm.catalog)

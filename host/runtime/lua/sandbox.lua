@@ -553,6 +553,13 @@ local host = {
   jit_on = function() return (jit_status()) end, -- what LuaJIT says, not what was asked for
 }
 
+-- What a match VM's glue (lua/match.lua, host/runtime/match_vm.py) builds its entry points from.
+host.internals = {
+  arm = arm, st = st, on_error = on_error, last_trace = function() return trace end, describe = describe,
+  require = require_module, readonly = readonly, bind = bind, copy = copy, getinfo = getinfo,
+  set_ctx = function(c) current_ctx = c end, ENV = ENV, NODE = NODE, VERSION = VERSION, GENERATION = GENERATION,
+}
+
 -- Loads one module under the limits; returns nil or the error text.
 function host.load_module(name)
   arm()

@@ -1,0 +1,47 @@
+"""Match ids: ``<uuid>.<node>`` for an authoritative match, ``<uuid>.`` for a relayed one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from ...streams import MODE_MATCH_AUTHORITATIVE, MODE_MATCH_RELAYED, StreamId
+
+__all__ = ["MatchId", "parse_match_id", "relayed_uuid"]
+
+
+@dataclass(slots=True, frozen=True)
+class MatchId:
+    uuid: str  # canonical, lowercase
+    node: str  # "" for a relayed match
+
+    @property
+    def authoritative(self) -> bool:
+        return self.node != ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.uuid}.{self.node}"
+
+    @property
+    def stream(self) -> StreamId:
+        """Mode 6 with the node as label, or mode 5 (Nakama's stream table, NB §1.7)."""
+        if self.node:
+            return StreamId(MODE_MATCH_AUTHORITATIVE, self.uuid, None, self.node)
+        return StreamId(MODE_MATCH_RELAYED, self.uuid)
+
+
+def parse_match_id(text: str) -> MatchId | None:
+    """Nakama's SplitN(id, ".", 2) and uuid.FromString of the first part; None when malformed."""
+    head, dot, node = text.partition(".")
+    if not dot:
+        return None
+    try:
+        return MatchId(str(uuid.UUID(head)), node)
+    except ValueError:
+        return None
+
+
+def relayed_uuid(name: str) -> str:
+    """A named relayed match: the UUID v5 (DNS namespace) of its name, so a name is one match."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, name)) if name else str(uuid.uuid4())

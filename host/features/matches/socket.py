@@ -1,0 +1,170 @@
+"""Realtime doors: ``match_create``, ``match_join``, ``match_leave``, ``match_data_send``.
+
+Each reads its message the way Nakama's pipeline_match.go does, calls the core and answers
+with Nakama's envelopes and error codes (features §4, §5.3); realtime before/after hooks
+(``MatchCreate``, ``MatchJoin``, ``MatchLeave``, ``MatchDataSend``) come from the pipeline.
+Differences: a bad ``match_data_send`` (match id, op code, base64 data) answers with the
+request's cid when it has one (Nakama never sends the cid there), a bad op code or bad data
+gets an error instead of closing the socket, and an authoritative match's full input queue
+tells the sender its message was dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ...errors import ApiError, Code
+from ...net.envelope import error_envelope
+from ...net.errors import CloseCode, ErrorCode
+from ...net.pipeline import SocketDoor
+from ...net.tokens import decode_jwt
+from .core import Matches
+from .ids import MatchId, parse_match_id
+
+if TYPE_CHECKING:
+    from ...net.socket import WebSocketSession
+
+__all__ = ["DOORS"]
+
+NAME = "matches"
+Result = tuple[bool, "dict[str, Any] | None"]
+
+_REALTIME_CODE = {
+    Code.INVALID_ARGUMENT: ErrorCode.BAD_INPUT,
+    Code.NOT_FOUND: ErrorCode.MATCH_NOT_FOUND,
+    Code.PERMISSION_DENIED: ErrorCode.MATCH_JOIN_REJECTED,
+    Code.RESOURCE_EXHAUSTED: ErrorCode.MATCH_JOIN_REJECTED,
+}
+_INT64 = 1 << 63
+
+
+def _core(services: Any) -> Matches:
+    return services.features[NAME]
+
+
+def _reply(session: WebSocketSession, cid: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"cid": cid} if cid else {}
+    if body is not None:
+        out["match"] = body
+    session.send_envelope(out)
+    return out
+
+
+def _fail(session: WebSocketSession, cid: str, code: int, message: str) -> Result:
+    session.send_envelope(error_envelope(cid, code, message))
+    return False, None
+
+
+async def match_create(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:
+    reply = _core(services).create_relayed(session, body.get("name", ""))
+    if reply is None:
+        return False, None  # the session is closing: no reply, as Nakama
+    return True, _reply(session, cid, reply)
+
+
+def _token_match(services: Any, token: str) -> MatchId | None:
+    claims = decode_jwt(token, services.config.session.encryption_key, time.time())
+    mid = claims.get("mid") if claims is not None else None
+    return parse_match_id(mid) if isinstance(mid, str) else None
+
+
+async def match_join(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:
+    metadata = body.get("metadata") or {}
+    if not all(isinstance(v, str) for v in metadata.values()):
+        session.close(CloseCode.NORMAL, "received malformed payload")  # protojson: map<string,string>
+        return False, None
+    by_token = "match_id" not in body and "token" in body
+    if "match_id" in body:
+        given = body["match_id"]
+        match_id = parse_match_id(given)
+        if match_id is None:
+            return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid match ID")
+    elif by_token:
+        match_id = _token_match(services, body["token"])
+        if match_id is None:
+            return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid match token")
+        given = match_id.text
+    else:
+        return _fail(session, cid, ErrorCode.BAD_INPUT, "No match ID or token found")
+    try:
+        reply = await _core(services).join(session, match_id, given, metadata, by_token=by_token)
+    except ApiError as exc:
+        return _fail(session, cid, _REALTIME_CODE.get(exc.code, ErrorCode.RUNTIME_EXCEPTION), exc.message)
+    if reply is None:
+        return False, None
+    return True, _reply(session, cid, reply)
+
+
+async def match_leave(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:
+    match_id = parse_match_id(body.get("match_id", ""))
+    if match_id is None:
+        return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid match ID")
+    _core(services).leave(session, match_id)
+    return True, _reply(session, cid, None)
+
+
+def _op_code(value: Any) -> int | None:
+    """An int64 as protojson reads it: a JSON integer or a decimal string."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip(), 10)
+        except ValueError:
+            return None
+    return value if isinstance(value, int) and -_INT64 <= value < _INT64 else None
+
+
+def _data(text: str) -> bytes | None:
+    """protojson bytes: standard or URL-safe base64, padded or not."""
+    normal = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(normal + "=" * (-len(normal) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _targets(presences: list[Any]) -> list[str] | None | bool:
+    """The session ids of the filter; None for no filter; False when an entry is not a valid
+    presence (Nakama then drops the message silently)."""
+    if not presences:
+        return None
+    out = []
+    for p in presences:
+        if not isinstance(p, dict):
+            return False
+        try:
+            uuid.UUID(p.get("user_id", ""))
+            out.append(str(uuid.UUID(p.get("session_id", ""))))
+        except (ValueError, TypeError, AttributeError):
+            return False
+    return out
+
+
+async def match_data_send(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:
+    given = body.get("match_id", "")
+    match_id = parse_match_id(given)
+    if match_id is None:
+        return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid match ID")
+    op_code = _op_code(body.get("op_code", 0))
+    if op_code is None:
+        return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid op code: must be a 64-bit integer")
+    data = _data(body["data"]) if "data" in body else None
+    if "data" in body and data is None:
+        return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid data: must be base64")
+    targets = _targets(body.get("presences", []))
+    if targets is False:
+        return False, None
+    if not _core(services).send_data(session, match_id, given, op_code, data, targets, body.get("reliable", False)):
+        return _fail(session, cid, ErrorCode.RUNTIME_EXCEPTION, "Match input queue is full: message dropped (match.input_queue_size)")
+    return True, None
+
+
+DOORS: dict[str, SocketDoor] = {
+    "match_create": SocketDoor(match_create, {"name": str}),
+    "match_join": SocketDoor(match_join, {"match_id": str, "token": str, "metadata": dict}),
+    "match_leave": SocketDoor(match_leave, {"match_id": str}),
+    "match_data_send": SocketDoor(match_data_send, {"match_id": str, "op_code": (int, str), "data": str, "presences": list, "reliable": bool}),
+}
