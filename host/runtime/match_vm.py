@@ -175,7 +175,10 @@ class MatchVm(Sandbox):
             result = (result,)
         status = result[0]
         if status == 2:
-            raise MatchCallbackError(_text(result[1]), "", _text(result[2]) if result[2] else "")
+            message = _text(result[1])
+            if message == "not enough memory":
+                raise MatchCallbackError(f"{name} aborted: memory limit of {self.limits.max_memory_mb} MiB exceeded", self._where(name))
+            raise MatchCallbackError(message, "", _text(result[2]) if result[2] else "")
         if status == 3:
             raise MatchCallbackError(_text(result[1]), _text(result[2]))
         return result
