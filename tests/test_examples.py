@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 import chat_room  # noqa: E402
+import tictactoe  # noqa: E402
 
 
 async def test_chat_room_example_joins_sends_and_sees_its_own_message(start_server):
@@ -21,3 +22,11 @@ async def test_chat_room_example_joins_sends_and_sees_its_own_message(start_serv
     data = [e["stream_data"] for e in pushed if "stream_data" in e]
     assert [json.loads(d["data"])["text"] for d in data] == ["hi there"]
     assert data[0]["stream"] == {"mode": 2, "label": "Global Chat Room"}
+
+
+async def test_tictactoe_example_plays_a_game_to_the_end(start_server):
+    modules = {p.name: p.read_text() for p in (ROOT / "lua_modules").glob("*.lua")}
+    app = await start_server(modules)
+    first, second = await tictactoe.play(app.port)
+    assert first == second and (first["winner"], first["reason"]) == (1, "line")
+    assert first["board"] == [1, 2, 1, 2, 1, 2, 1, 0, 0]  # first free square each turn: X's diagonal 3-5-7
