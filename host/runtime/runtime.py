@@ -110,6 +110,7 @@ class Runtime:
         self._functions = dict(functions or {})
         self._env = config.env_map()
         self._current: Generation | None = None
+        self._first: Generation | None = None  # generation 1 while it loads
         self._pool: WorkerPool | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._stop_watch = asyncio.Event()
@@ -130,8 +131,9 @@ class Runtime:
 
     @property
     def current(self) -> Generation | None:
-        """The published generation (its snapshot is what a new match VM loads)."""
-        return self._current
+        """The published generation (its snapshot is what a new match VM loads); while the
+        first one loads, that one (so a module may create a match in nk.run_once)."""
+        return self._current if self._current is not None else self._first
 
     def vm_args(self, outbox: Outbox | None) -> dict[str, Any]:
         """What a VM outside the pool (a match's own) shares with the workers' VMs: limits, nk
@@ -209,6 +211,8 @@ class Runtime:
         snap = await asyncio.to_thread(snapshot, self.config.path)
         if snap.errors:
             return list(snap.errors)
+        if self._current is None:
+            self._first = Generation(number, snap, Catalog(frozenset(), {}, 0))
         built, errors = await pool.build(number, snap.modules)
         if errors:
             return errors

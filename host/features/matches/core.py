@@ -68,7 +68,7 @@ class Matches:
         config = self.config
         router = self.streams.router
         timeout = config.runtime.lua_call_timeout_ms / 1000
-        scheduler = Scheduler(workers=max(2, os.cpu_count() or 1), max_workers=_MAX_WORKERS, hard_limit=timeout * 1.5 + 0.05)
+        scheduler = Scheduler(workers=2 * (os.cpu_count() or 1), max_workers=_MAX_WORKERS, hard_limit=timeout * 1.5 + 0.05)
         self.env = MatchEnv(
             node=self.node, config=config.match, post=post, encode=router.encode, send=router.send_bytes,
             kick=self._kick, ended=self._ended, alive=router.sinks.__contains__, scheduler=scheduler,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ...streams import MODE_MATCH_AUTHORITATIVE, MODE_MATCH_RELAYED, StreamId
 
@@ -31,6 +32,7 @@ class MatchId:
         return StreamId(MODE_MATCH_RELAYED, self.uuid)
 
 
+@lru_cache(maxsize=4096)  # every match_data_send parses its match's id again
 def parse_match_id(text: str) -> MatchId | None:
     """Nakama's SplitN(id, ".", 2) and uuid.FromString of the first part; None when malformed."""
     head, dot, node = text.partition(".")

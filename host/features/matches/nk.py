@@ -110,6 +110,8 @@ def _int(value: Any) -> int | None:
 def match_signal(bridge: Bridge, match_id: Any = None, data: Any = None) -> str:
     mid = _match_id(match_id, "signal")
     text = "" if data is None else check_string(data, 2)
+    if getattr(bridge.vm, "match_id", None) == mid.text:  # it would wait on itself until the deadline
+        raise NkArgError("failed to signal match: a match cannot signal itself")
     core = _core(bridge, "match_signal")
     match = bridge.ask("match_signal", core.local, mid)
     if match is None:

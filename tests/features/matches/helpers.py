@@ -72,6 +72,7 @@ function M.match_signal(ctx, d, tick, state, data)
   if data == "end" then return nil, "bye" end
   if data == "lone" then return state end
   if data == "boom" then error("signal boom") end
+  if data == "self" then return state, select(2, pcall(nk.match_signal, ctx.match_id, "x")) end
   return state, "echo:" .. data
 end
 

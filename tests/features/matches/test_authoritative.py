@@ -109,6 +109,7 @@ async def test_signal_answers_and_a_nil_state_ends_the_match_after_answering(app
     match_id = await create(a)
     assert await a.rpc("signal", {"id": match_id, "data": "ping"}) == "echo:ping"
     assert await a.rpc("signal", {"id": match_id, "data": "lone"}) == ""  # a lone state: no response
+    assert await a.rpc("signal", {"id": match_id, "data": "self"}) == "failed to signal match: a match cannot signal itself"
     ctx = json.loads(await a.rpc("signal", {"id": match_id, "data": "ctx"}))
     assert ctx["execution_mode"] == "match" and ctx["match_id"] == match_id and ctx["match_tick_rate"] == 30
     assert await a.rpc("signal", {"id": match_id, "data": "end"}) == "bye"
@@ -212,3 +213,15 @@ async def test_match_create_errors(app):
     assert await fails({"module": "rpcs"}) == "error creating match: match module must return a table containing the match callback functions"
     assert (await fails({"params": {"rate": 61}})).endswith("error creating match: match_init returned invalid tick rate, must be between 1 and 60")
     assert (await fails({"params": {"label": "x" * 2049}})).endswith("match_init returned invalid label, must be 2048 bytes or less")
+
+
+async def test_a_module_can_create_a_match_while_the_server_starts(start_server):
+    lobby = """
+        local nk = require("nakama")
+        nk.run_once(function() nk.localcache_put("lobby", nk.match_create("probe", { label = "lobby" })) end)
+        nk.register_rpc(function() return nk.localcache_get("lobby") end, "lobby")
+    """
+    app = await start_server({**MODULES, "lobby.lua": lobby})
+    a = await player(app)
+    match_id = await a.rpc("lobby")
+    assert json.loads(await a.rpc("get", match_id))["label"] == "lobby"
