@@ -137,3 +137,18 @@ def test_every_member_receives_each_message_once_in_order_and_never_its_own(sequ
     for i, sink in enumerate(sinks):
         got = [decode(e["match_data"]["data"]) for e in eng.received(sink) if "match_data" in e]
         assert got == expected[i]
+
+
+async def test_a_token_join_may_create_the_match(start_server):
+    import time
+
+    from host.net.tokens import encode_jwt
+
+    app = await start_server()
+    a = await player(app)
+    mid = f"{uuid.uuid4()}."
+    key = app.services.config.session.encryption_key
+    joined = (await a.request("match_join", {"token": encode_jwt({"mid": mid, "exp": int(time.time()) + 30}, key)}))["match"]
+    assert joined == {"match_id": mid, "size": 1, "self": a.presence}
+    forged = encode_jwt({"mid": mid, "exp": int(time.time()) + 30}, "another key")
+    assert (await a.request("match_join", {"token": forged}))["error"] == {"code": 3, "message": "Invalid match token"}
