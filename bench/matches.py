@@ -10,8 +10,9 @@ processes (``bench/wsclient.py``), sharing the machine's cores as in bench/serve
    match VM in this process (no server): thread CPU per call, on a VM whose data is in the
    CPU caches ("hot") and round-robin over as many VMs as the run holds matches ("cold",
    what a server with that many matches sees).
-2. **Authoritative**: matches of bench_match.lua at 10 ticks/s, each with 4 clients sending
-   10 messages/s; the count grows by ``--step`` up to ``--max``. Per step: tick lateness
+2. **Authoritative**: ``--matches`` matches of bench_match.lua at 10 ticks/s without clients
+   (the scheduler and the VMs alone); then matches each with 4 clients sending 10 messages/s,
+   the count growing by ``--step`` up to ``--max``. Per step: tick lateness
    p50/p99 against the schedule (when match_loop starts, minus when the tick was due), ticks
    dropped, server CPU per tick (all of the process: sockets, ticks, broadcasts), memory
    per match (RSS growth over the matches, before their clients connect). The most matches
@@ -291,50 +292,75 @@ def bare_loop(vms: int, seconds: float) -> tuple[float, float]:
 # 2. Authoritative matches ----------------------------------------------------------------------
 
 
+def create_matches(server: Server, count: int) -> list[str]:
+    ids: list[str] = []
+    while len(ids) < count:  # 10 an RPC: each match_init runs inside the creating call's deadline
+        ids += json.loads(server.rpc("bench_match_create", json.dumps({"count": min(10, count - len(ids)), "rate": 10})))["ids"]
+    return ids
+
+
+def measure(core, gens: Generators | None, window: float) -> dict:
+    matches = core.registry.running()
+    sched = core.env.scheduler
+    ran0, dropped0 = sum(m.ticks_run for m in matches), sum(m.ticks_dropped for m in matches)
+    sched.lateness.clear()
+    c0, w0, r0 = cpu(), time.monotonic(), gens.received() if gens else 0
+    time.sleep(window)
+    c1, w1, r1 = cpu(), time.monotonic(), gens.received() if gens else 0
+    late = list(sched.lateness)
+    ran = sum(m.ticks_run for m in matches) - ran0
+    dropped = sum(m.ticks_dropped for m in matches) - dropped0
+    p99 = percentile(late, 99)
+    return {
+        "ticks": ran / (w1 - w0), "dropped": dropped / max(1, ran + dropped), "p50": percentile(late, 50), "p99": p99,
+        "cpu": (c1 - c0) / (w1 - w0), "per_tick": (c1 - c0) / max(1, ran), "frames": (r1 - r0) / (w1 - w0),
+        "ok": p99 < 0.1 and dropped < 0.01 * (ran + dropped),
+    }
+
+
+def line(label: str, count: int, r: dict, bare_hot: float, bare_cold: float, per_match: float) -> str:
+    return (f"{label}: {r['ticks']:7,.0f} ticks/s (of {count * 10:,}), dropped {r['dropped'] * 100:4.1f}%, "
+            f"lateness p50 {r['p50'] * 1e3:6.1f} ms p99 {r['p99'] * 1e3:6.1f} ms, server CPU {r['cpu'] * 100:4.0f}% = {r['per_tick'] * 1e6:5.0f} us/tick "
+            f"({r['per_tick'] / bare_hot:.1f}x the hot bare loop, {r['per_tick'] / bare_cold:.1f}x the cold one), "
+            f"{r['frames']:8,.0f} frames/s to clients, {per_match / 1024:4.0f} KB/match, loadavg {os.getloadavg()[0]:.1f}{'' if r['ok'] else '  <- over one tick'}")
+
+
 def authoritative(args: argparse.Namespace, bare_hot: float, bare_cold: float) -> None:
     server = Server({"bench_match.lua": BENCH_MATCH.read_text()})
     core = server.app.services.features["matches"]
-    sched = core.env.scheduler
     gens = Generators(server.port, args.msg_rate)
     held = 0
     count = 0
     try:
+        gc.collect()
+        before = rss()
+        ids = create_matches(server, args.matches)
+        per_match = (rss() - before) / args.matches
+        time.sleep(args.warmup)
+        print(line(f"{args.matches:5d} matches, no clients", args.matches, measure(core, None, args.window), bare_hot, bare_cold, per_match))
+        for match in core.registry.running():
+            match.stop("next phase")
+        server.call(core.wait_ended(30))
         while count < args.max:
             step = min(args.step, args.max - count)
             gc.collect()
             before = rss()
-            ids: list[str] = []
-            while len(ids) < step:
-                ids += json.loads(server.rpc("bench_match_create", json.dumps({"count": min(50, step - len(ids)), "rate": 10})))["ids"]
+            ids = create_matches(server, step)
             per_match = (rss() - before) / step
             count += step
             tokens = server.tokens(step * args.clients)
             gens.add([(tokens[i * args.clients + c], ids[i], "auth") for i in range(step) for c in range(args.clients)])
             gens.mode.value = SEND_MATCH
             time.sleep(args.warmup)
-            matches = core.registry.running()
-            ran0, dropped0 = sum(m.ticks_run for m in matches), sum(m.ticks_dropped for m in matches)
-            sched.lateness.clear()
-            c0, w0, r0 = cpu(), time.monotonic(), gens.received()
-            time.sleep(args.window)
-            c1, w1, r1 = cpu(), time.monotonic(), gens.received()
-            late = list(sched.lateness)
-            ran = sum(m.ticks_run for m in matches) - ran0
-            dropped = sum(m.ticks_dropped for m in matches) - dropped0
-            p50, p99 = percentile(late, 50), percentile(late, 99)
-            per_tick = (c1 - c0) / max(1, ran)
-            ok = p99 < 0.1 and dropped < 0.01 * (ran + dropped)
-            held = count if ok else held
-            print(f"{count:5d} matches x {args.clients} clients: {ran / (w1 - w0):7,.0f} ticks/s (of {count * 10:,}), dropped {dropped / max(1, ran + dropped) * 100:4.1f}%, "
-                  f"lateness p50 {p50 * 1e3:6.1f} ms p99 {p99 * 1e3:6.1f} ms, server CPU {(c1 - c0) / (w1 - w0) * 100:4.0f}% = {per_tick * 1e6:5.0f} us/tick "
-                  f"({per_tick / bare_hot:.1f}x the hot bare loop, {per_tick / bare_cold:.1f}x the cold one), "
-                  f"{(r1 - r0) / (w1 - w0):8,.0f} frames/s to clients, {per_match / 1024:4.0f} KB/match{'' if ok else '  <- over one tick'}")
-            if not ok and count >= args.matches:
+            r = measure(core, gens, args.window)
+            held = count if r["ok"] else held
+            print(line(f"{count:5d} matches x {args.clients} clients", count, r, bare_hot, bare_cold, per_match))
+            if not r["ok"] and count >= args.matches:
                 break
     finally:
         gens.stop()
         server.close()
-    print(f"most matches held at 10 ticks/s (p99 lateness under one tick, <1% dropped): {held} of {count} tried")
+    print(f"most matches held at 10 ticks/s with {args.clients} clients each (p99 lateness under one tick, <1% dropped): {held} of {count} tried")
 
 
 # 3. Relayed matches ----------------------------------------------------------------------------
