@@ -10,7 +10,7 @@ from typing import Any
 
 from ...errors import ApiError, Code
 from ...net.api import Route
-from ...net.api_support import after_hook, authenticate_bearer, before_hook, bool_query, endpoint, ok
+from ...net.api_support import after_hook, authenticate_bearer, before_hook, bool_query, endpoint, int_query, ok
 from ...net.http import Request, Response
 from .core import Matches
 from .query import QueryError
@@ -29,16 +29,8 @@ def _query(request: Request, name: str) -> str | None:
 
 
 def _int_query(request: Request, name: str) -> int | None:
-    raw = _query(request, name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw, 10)
-    except ValueError:
-        raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseInt: parsing "{raw}": invalid syntax') from None
-    if not -(1 << 31) <= value < 1 << 31:
-        raise ApiError(Code.INVALID_ARGUMENT, f'parsing field "{name}": strconv.ParseInt: parsing "{raw}": value out of range')
-    return value
+    camel = name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])
+    return int_query(request, name if request.query_one(name) is not None else camel)
 
 
 def _payload(request: Request) -> dict[str, Any]:

@@ -18,9 +18,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ApiError, Code
-from ...net.envelope import error_envelope
 from ...net.errors import CloseCode, ErrorCode
-from ...net.pipeline import SocketDoor
+from ...net.pipeline import SocketDoor, ack, reply_api_error, reply_error
 from ...net.tokens import decode_jwt
 from .core import Matches
 from .ids import MatchId, parse_match_id
@@ -34,7 +33,6 @@ NAME = "matches"
 Result = tuple[bool, "dict[str, Any] | None"]
 
 _REALTIME_CODE = {
-    Code.INVALID_ARGUMENT: ErrorCode.BAD_INPUT,
     Code.NOT_FOUND: ErrorCode.MATCH_NOT_FOUND,
     Code.PERMISSION_DENIED: ErrorCode.MATCH_JOIN_REJECTED,
     Code.RESOURCE_EXHAUSTED: ErrorCode.MATCH_JOIN_REJECTED,
@@ -46,16 +44,14 @@ def _core(services: Any) -> Matches:
     return services.features[NAME]
 
 
-def _reply(session: WebSocketSession, cid: str, body: dict[str, Any] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"cid": cid} if cid else {}
-    if body is not None:
-        out["match"] = body
+def _reply(session: WebSocketSession, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"cid": cid, "match": body} if cid else {"match": body}
     session.send_envelope(out)
     return out
 
 
 def _fail(session: WebSocketSession, cid: str, code: int, message: str) -> Result:
-    session.send_envelope(error_envelope(cid, code, message))
+    reply_error(session, cid, code, message)
     return False, None
 
 
@@ -93,7 +89,8 @@ async def match_join(services: Any, session: WebSocketSession, cid: str, body: d
     try:
         reply = await _core(services).join(session, match_id, given, metadata, by_token=by_token)
     except ApiError as exc:
-        return _fail(session, cid, _REALTIME_CODE.get(exc.code, ErrorCode.RUNTIME_EXCEPTION), exc.message)
+        reply_api_error(session, cid, exc, _REALTIME_CODE)
+        return False, None
     if reply is None:
         return False, None
     return True, _reply(session, cid, reply)
@@ -104,7 +101,7 @@ async def match_leave(services: Any, session: WebSocketSession, cid: str, body: 
     if match_id is None:
         return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid match ID")
     _core(services).leave(session, match_id)
-    return True, _reply(session, cid, None)
+    return True, ack(session, cid)
 
 
 def _op_code(value: Any) -> int | None:
