@@ -2,7 +2,8 @@
 
 Core: ``core.py`` (the ``Matches`` facade), ``relayed.py``, ``authoritative.py`` (one match's
 queues and rules), ``scheduler.py`` (the ticker and the match worker threads),
-``registry.py`` (the MatchRegistry interface, listing) and ``query.py`` (the label query).
+``registry.py`` (the MatchRegistry interface, the listing index; the query language is the
+shared ``host/features/labelquery.py``).
 Doors: ``socket.py`` (match_create, match_join, match_leave, match_data_send), ``rest.py``
 (GET /v2/match), ``nk.py`` (nk.match_create/get/list/signal). The Lua side of a match, its
 own VM, is ``host/runtime/match_vm.py``; it is wired in here, at start, because the core

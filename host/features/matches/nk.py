@@ -17,7 +17,7 @@ from ...runtime.convert import from_lua, lua_type, type_name
 from ...runtime.errors import NkArgError
 from .core import Matches
 from .ids import MatchId, parse_match_id
-from .query import QueryError
+from ..labelquery import QueryError
 from .registry import ListRequest, MatchEntry
 
 __all__ = ["NK"]

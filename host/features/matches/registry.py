@@ -1,13 +1,13 @@
 """Which matches exist and how they are listed: the MatchRegistry interface and its memory engine.
 
 The registry knows the node's running authoritative matches and the relayed matches seen
-on its streams, and keeps the label index that listing searches (``query.py``). It is used
-from the event loop only, like the tracker. A Redis engine for several nodes would keep
+on its streams, and keeps the label index that listing searches. It is used from the event
+loop only, like the tracker. A Redis engine for several nodes would keep
 the same interface: the index and the relayed list shared, ``get`` answering for local
 matches only.
 
-Listing follows features §5.7: a query (``""`` is every match) sorts by score, then
-newest; an exact label, or no filter at all, sorts newest first; relayed matches follow the
+Listing follows features §5.7 (the query language is ``host/features/labelquery.py``): a
+query (``""`` is every match) sorts by score, then newest; an exact label, or no filter at all, sorts newest first; relayed matches follow the
 authoritative ones when neither label nor query is given and ``authoritative`` is not true.
 Differences from Nakama: a new match is listable at once (Nakama: up to
 ``label_update_interval_ms`` later), relayed matches are listed oldest first (Nakama: at
@@ -17,13 +17,19 @@ random), and a page is never shortened by stale index hits.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
 
 from ...streams import MODE_MATCH_RELAYED, StreamId, Tracker
+from ..labelquery import flatten, parse
 from .authoritative import AuthoritativeMatch
 from .ids import MatchId
-from .query import Document, document, parse_query
+
+Document = dict[str, list[Any]]
 
 __all__ = ["MatchEntry", "ListRequest", "MatchRegistry", "MemoryMatchRegistry"]
 
@@ -84,7 +90,7 @@ class MatchRegistry(Protocol):
     def entry(self, match_id: MatchId) -> MatchEntry | None: ...
 
     def list(self, request: ListRequest) -> list[MatchEntry]:
-        """Raises query.QueryError for a query it cannot parse."""
+        """Raises labelquery.QueryError for a query it cannot parse."""
 
 
 @dataclass(slots=True)
@@ -139,7 +145,7 @@ class MemoryMatchRegistry:
             return []
         newest = sorted(self._matches.values(), key=lambda item: -item.order)
         if request.query is not None:
-            query = parse_query(request.query)
+            query = parse(request.query)
             scored = [(score, item) for item in newest if (score := query.score(item.doc)) is not None]
             scored.sort(key=lambda pair: -pair[0])  # stable: newest first among equal scores
             hits = [item for _, item in scored]
@@ -171,6 +177,36 @@ class MemoryMatchRegistry:
             elif _fits(size, request):
                 out.append(MatchEntry(f"{match_uuid}.", False, size))
         return out
+
+
+def document(label: str, node: str, tick_rate: int, handler_name: str, create_time: int) -> Document:
+    """The indexed fields of one authoritative match (features §5.7): ``node``,
+    ``label_string``, ``tick_rate``, ``handler_name``, ``create_time`` (ms) and, for a label
+    that is a JSON object, ``label.<key>``; RFC 3339 strings there are dates too."""
+    doc: Document = {"node": [node], "label_string": [label], "tick_rate": [tick_rate], "handler_name": [handler_name], "create_time": [create_time]}
+    if label.startswith("{"):
+        try:
+            parsed = orjson.loads(label)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            flatten("label", parsed, doc)
+            for values in doc.values():
+                values += [d for v in values if type(v) is str and (d := _date(v)) is not None]
+    return doc
+
+
+_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _date(text: str) -> datetime | None:
+    if not _DATE_SHAPE.match(text):
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def _doc(match: AuthoritativeMatch) -> Document:

@@ -13,7 +13,7 @@ from ...net.api import Route
 from ...net.api_support import after_hook, authenticate_bearer, before_hook, bool_query, endpoint, int_query, ok
 from ...net.http import Request, Response
 from .core import Matches
-from .query import QueryError
+from ..labelquery import QueryError
 from .registry import ListRequest
 
 __all__ = ["ROUTES"]

@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from host.features.matches.query import QueryError, document, parse_query
+from host.features.labelquery import QueryError
+from host.features.labelquery import parse as parse_query
+from host.features.matches.registry import document
 from tests.conftest import token_for
 from tests.features.matches.helpers import MODULES, create, player
 from tests.net.helpers import http
@@ -95,7 +97,7 @@ async def test_rest_listing_filters_and_errors(start_server):
         ("?min_size=-1", "Minimum size must be 0 or above."),
         ("?max_size=-1", "Maximum size must be 0 or above."),
         ("?min_size=3&max_size=2", "Maximum size must be greater than or equal to minimum size when both are specified."),
-        ("?authoritative=true&query=label.x:%22open", "Invalid match query: unterminated quote in the clause at position 0"),
+        ("?authoritative=true&query=label.x:%22open", "Invalid match query: unterminated quote at offset 13"),
     ]:
         reply = await http(app.port, "GET", "/v2/match" + query, headers=auth)
         assert (reply.status, reply.json()) == (400, {"code": 3, "message": message}), query
