@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.features.matches.helpers import decode, encode, player
+from tests.features.matches.helpers import player
 
 ROOT = Path(__file__).resolve().parent.parent
 START, UPDATE, DONE, MOVE, REJECTED = 1, 2, 3, 4, 5

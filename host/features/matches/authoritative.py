@@ -21,7 +21,6 @@ Lua runs. The member list and the join markers are written only by ``run``.
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 import time
@@ -33,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ...config import MatchConfig
 from ...errors import ApiError, Code
+from .wire import match_data
 
 __all__ = ["AuthoritativeMatch", "MatchHandler", "MatchPresence", "MatchEnv", "Message", "LABEL_MAX_BYTES"]
 
@@ -433,16 +433,7 @@ class AuthoritativeMatch:
                 session_ids = [sid for sid, node in targets if (p := members.get(sid)) is not None and p.node == node]
         if not session_ids:
             return
-        body: dict[str, Any] = {"match_id": self.match_id}
-        if sender is not None:
-            body["presence"] = sender
-        if op_code:
-            body["op_code"] = str(op_code)
-        if data:
-            body["data"] = base64.b64encode(data).decode()
-        if reliable:
-            body["reliable"] = True
-        frame = self.env.encode({"match_data": body})
+        frame = self.env.encode(match_data(self.match_id, sender, op_code, data, reliable))
         if len(frame) > self.env.max_frame:
             raise ApiError(Code.INVALID_ARGUMENT, f"data of {len(data or b'')} bytes is over the {self.env.max_frame} byte socket limit (socket.outgoing_queue_size)")
         if deferred:

@@ -26,7 +26,7 @@ from . import relayed
 from .authoritative import AuthoritativeMatch, MatchEnv, MatchHandler, MatchPresence, Message
 from .ids import MatchId
 from .registry import ListRequest, MatchEntry, MatchRegistry, MemoryMatchRegistry
-from .relayed import Member, match_reply
+from .wire import Member, match_reply
 from .scheduler import Scheduler
 
 __all__ = ["Matches", "HandlerFactory", "JOIN_WAIT_SECONDS", "SIGNAL_WAIT_SECONDS"]

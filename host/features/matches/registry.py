@@ -17,14 +17,13 @@ random), and a page is never shortened by stale index hits.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
 
 from ...streams import MODE_MATCH_RELAYED, StreamId, Tracker
+from ..labelquery import _date as date_of  # RFC 3339 read as the query reads a range bound
 from ..labelquery import flatten, parse
 from .authoritative import AuthoritativeMatch
 from .ids import MatchId
@@ -192,21 +191,8 @@ def document(label: str, node: str, tick_rate: int, handler_name: str, create_ti
         if isinstance(parsed, dict):
             flatten("label", parsed, doc)
             for values in doc.values():
-                values += [d for v in values if type(v) is str and (d := _date(v)) is not None]
+                values += [d for v in values if type(v) is str and (d := date_of(v)) is not None]
     return doc
-
-
-_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def _date(text: str) -> datetime | None:
-    if not _DATE_SHAPE.match(text):
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
 
 
 def _doc(match: AuthoritativeMatch) -> Document:

@@ -2,52 +2,19 @@
 
 A relayed match is its stream ``{5, uuid}``: it exists while someone is on it. Nakama's
 rules (features §4) except where they are a bug: ``size`` in a ``match`` reply always
-counts every member with the caller (Nakama counts the caller on create-by-name but not on
-join). Runs on the event loop.
+counts every member with the caller (``wire.match_reply``). Runs on the event loop.
 """
 
 from __future__ import annotations
 
-import base64
-from typing import Any, Protocol
+from typing import Any
 
 from ...errors import ApiError, Code
 from ...streams import SessionClosed, StreamManager
 from .ids import MatchId, relayed_uuid
+from .wire import Member, match_data, match_reply, self_presence
 
-__all__ = ["Member", "create", "join", "send", "match_reply"]
-
-
-class Member(Protocol):
-    """The caller: a realtime session (host.net.socket.WebSocketSession fits)."""
-
-    session_id: str
-    user_id: str
-    username: str
-    vars: dict[str, str]
-    expiry: int
-    client_ip: str
-    client_port: str
-
-
-def self_presence(member: Member) -> dict[str, Any]:
-    out = {"user_id": member.user_id, "session_id": member.session_id}
-    if member.username:
-        out["username"] = member.username
-    return out
-
-
-def match_reply(match_id: str, member: Member, others: list[dict[str, Any]], label: str | None = None) -> dict[str, Any]:
-    """The ``match`` message: ``presences`` are the other members, ``size`` counts all of them."""
-    body: dict[str, Any] = {"match_id": match_id}
-    if label is not None:
-        body["authoritative"] = True
-        body["label"] = label
-    body["size"] = len(others) + 1
-    if others:
-        body["presences"] = others
-    body["self"] = self_presence(member)
-    return body
+__all__ = ["create", "join", "send"]
 
 
 def _track(streams: StreamManager, match_id: MatchId, member: Member) -> bool | None:
@@ -98,11 +65,4 @@ def send(
         recipients = [sid for sid in recipients if sid in wanted]
     if not recipients:
         return
-    body: dict[str, Any] = {"match_id": given, "presence": self_presence(member)}
-    if op_code:
-        body["op_code"] = str(op_code)
-    if data:
-        body["data"] = base64.b64encode(data).decode()
-    if reliable:
-        body["reliable"] = True
-    streams.router.send_to_sessions(recipients, {"match_data": body}, reliable)
+    streams.router.send_to_sessions(recipients, match_data(given, self_presence(member), op_code, data, reliable), reliable)

@@ -151,8 +151,12 @@ function glue.join_attempt(tick, p, metadata, joiner)
   return 1, allow, reason
 end
 
--- The callbacks that return only the state; what names them in Nakama's texts.
-local function one_state(name, what, ok, n, r1)
+-- The callbacks that return only the state: name(ctx, dispatcher, tick, state, arg) -> state;
+-- `what` names them in Nakama's texts.
+local function state_call(name, what, tick, arg)
+  enter()
+  local ok, n, r1 = counted(xpcall(F[name], on_error, ctx, dispatcher, tick, state, arg))
+  leave()
   if not ok then return failed(r1) end
   if n == 0 or r1 == nil then return 0 end
   if n > 1 then return 3, what .. " returned too many values, stopping match", where(name) end
@@ -161,17 +165,11 @@ local function one_state(name, what, ok, n, r1)
 end
 
 function glue.join(tick, flat, n)
-  enter()
-  local ok, k, r1 = counted(xpcall(F.match_join, on_error, ctx, dispatcher, tick, state, presences(flat, n, 5)))
-  leave()
-  return one_state("match_join", "Match join", ok, k, r1)
+  return state_call("match_join", "Match join", tick, presences(flat, n, 5))
 end
 
 function glue.leave(tick, flat, n)
-  enter()
-  local ok, k, r1 = counted(xpcall(F.match_leave, on_error, ctx, dispatcher, tick, state, presences(flat, n, 5)))
-  leave()
-  return one_state("match_leave", "Match leave", ok, k, r1)
+  return state_call("match_leave", "Match leave", tick, presences(flat, n, 5))
 end
 
 -- flat: per message user_id, session_id, username, node, op_code, data (nil: none), reliable,
@@ -185,17 +183,11 @@ function glue.loop(tick, flat, n)
       op_code = flat[b + 5], data = flat[b + 6], reliable = flat[b + 7], receive_time_ms = flat[b + 8],
     }
   end
-  enter()
-  local ok, k, r1 = counted(xpcall(F.match_loop, on_error, ctx, dispatcher, tick, state, messages))
-  leave()
-  return one_state("match_loop", "Match loop", ok, k, r1)
+  return state_call("match_loop", "Match loop", tick, messages)
 end
 
 function glue.terminate(tick, grace)
-  enter()
-  local ok, k, r1 = counted(xpcall(F.match_terminate, on_error, ctx, dispatcher, tick, state, grace))
-  leave()
-  return one_state("match_terminate", "Match terminate", ok, k, r1)
+  return state_call("match_terminate", "Match terminate", tick, grace)
 end
 
 -- match_signal(...) -> state, response string or nil. A lone state means no response (Nakama
