@@ -103,8 +103,8 @@ class MatchEnv:
 Reply = Callable[[Any], None]  # called on the worker with the outcome of a queued request
 
 # Mailbox kinds and the queue (and limit) each counts against.
-_ATTEMPT, _SIGNAL, _JOIN, _LEAVE, _MARK, _TERMINATE = range(6)
-_QUEUE_OF = {_ATTEMPT: "join_attempt", _SIGNAL: "signal", _JOIN: "call", _LEAVE: "call", _MARK: "call", _TERMINATE: "call"}
+_ATTEMPT, _SIGNAL, _LEAVE, _MARK, _TERMINATE = range(5)
+_QUEUE_OF = {_ATTEMPT: "join_attempt", _SIGNAL: "signal", _LEAVE: "call", _MARK: "call", _TERMINATE: "call"}
 
 
 class AuthoritativeMatch:
@@ -120,6 +120,7 @@ class AuthoritativeMatch:
         self.create_time = time.time_ns() // 1_000_000
         self.tick = 0
         self.stopped = False
+        self.call_started = 0.0  # monotonic start of the running callback, 0 between callbacks
         self.ticks_run = 0
         self.ticks_dropped = 0
         config = env.config
@@ -282,8 +283,6 @@ class AuthoritativeMatch:
     def _handle(self, kind: int, payload: Any, reply: Reply | None) -> None:
         if kind == _ATTEMPT:
             self._join_attempt(*payload, reply)
-        elif kind == _JOIN:
-            self._join(payload)
         elif kind == _LEAVE:
             self._leave(payload)
         elif kind == _MARK:
@@ -296,11 +295,14 @@ class AuthoritativeMatch:
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """One callback; None when it failed (the match has then ended)."""
+        self.call_started = self.env.clock()
         try:
             return fn(*args)
         except Exception as exc:
             self._failed(name, exc)
             return None
+        finally:
+            self.call_started = 0.0
 
     def _join_attempt(self, presence: MatchPresence, metadata: dict[str, str], joiner: dict[str, Any], reply: Reply) -> None:
         if not self.env.alive(presence.session_id):

@@ -15,10 +15,10 @@ behind skips the ticks it missed.
 The pool is elastic: ``workers`` threads always, and when work waits while every worker has
 been busy for longer than ``stall`` seconds (a match stuck in a long callback, or one
 waiting on another match's signal) the ticker starts another, up to ``max_workers``; extra
-workers exit after ``idle`` seconds without work. A job still running ``hard_limit``
-seconds after it started is inside a C function the Lua deadline hook cannot stop: its
-match is abandoned (ended without touching its VM) and a new worker takes the thread's
-place; the stuck thread exits when the call returns.
+workers exit after ``idle`` seconds without work. A callback still running ``hard_limit``
+seconds after it started (a job may run several) is inside a C function the Lua deadline
+hook cannot stop: its match is abandoned (ended without touching its VM) and a new worker
+takes the thread's place; the stuck thread exits when the call returns.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ _SUPERVISE_EVERY = 0.05
 
 class Schedulable(Protocol):
     stopped: bool
+    call_started: float  # when the callback running now started (monotonic), 0 between callbacks
 
     @property
     def period(self) -> float: ...
@@ -217,9 +218,10 @@ class Scheduler:
             started, match = worker.started, worker.match
             if match is None or not started:
                 continue
-            if now - started > self.hard_limit:
+            call_started = match.call_started
+            if call_started and now - call_started > self.hard_limit:
                 worker.retired = True
-                log.error("match worker stuck for %.1f s (inside a C function): match abandoned, worker replaced", now - started)
+                log.error("match callback stuck for %.1f s (inside a C function): match abandoned, worker replaced", now - call_started)
                 match.abandon(f"a callback ran past the {self.hard_limit:.1f} s hard limit (stuck in a C function)")
                 self._spawn(extra=worker.extra)
                 continue
