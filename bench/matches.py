@@ -14,8 +14,8 @@ processes (``bench/wsclient.py``), sharing the machine's cores as in bench/serve
    (the scheduler and the VMs alone); then matches each with 4 clients sending 10 messages/s,
    the count growing by ``--step`` up to ``--max``. Per step: tick lateness
    p50/p99 against the schedule (when match_loop starts, minus when the tick was due), ticks
-   dropped, server CPU per tick (all of the process: sockets, ticks, broadcasts), memory
-   per match (RSS growth over the matches, before their clients connect). The most matches
+   dropped, server CPU per tick (all of the process: sockets, ticks, broadcasts), and for the
+   first phase memory per match (RSS growth over the matches). The most matches
    held is the last step with p99 lateness under one tick (100 ms) and under 1% of ticks
    dropped. Server CPU per tick is also given as a ratio to the bare match_loop.
 3. **Relayed**: ``--relayed`` matches of 4 players, each sending 2 messages/s; match_data
@@ -294,8 +294,8 @@ def bare_loop(vms: int, seconds: float) -> tuple[float, float]:
 
 def create_matches(server: Server, count: int) -> list[str]:
     ids: list[str] = []
-    while len(ids) < count:  # 10 an RPC: each match_init runs inside the creating call's deadline
-        ids += json.loads(server.rpc("bench_match_create", json.dumps({"count": min(10, count - len(ids)), "rate": 10})))["ids"]
+    while len(ids) < count:  # one an RPC: opening a VM takes ms, but seconds on a loaded machine, inside the deadline
+        ids += json.loads(server.rpc("bench_match_create", json.dumps({"count": 1, "rate": 10})))["ids"]
     return ids
 
 
@@ -318,11 +318,12 @@ def measure(core, gens: Generators | None, window: float) -> dict:
     }
 
 
-def line(label: str, count: int, r: dict, bare_hot: float, bare_cold: float, per_match: float) -> str:
+def line(label: str, count: int, r: dict, bare_hot: float, bare_cold: float, per_match: float | None = None) -> str:
+    memory = f", {per_match / 1024:4.0f} KB/match" if per_match is not None else ""
     return (f"{label}: {r['ticks']:7,.0f} ticks/s (of {count * 10:,}), dropped {r['dropped'] * 100:4.1f}%, "
             f"lateness p50 {r['p50'] * 1e3:6.1f} ms p99 {r['p99'] * 1e3:6.1f} ms, server CPU {r['cpu'] * 100:4.0f}% = {r['per_tick'] * 1e6:5.0f} us/tick "
             f"({r['per_tick'] / bare_hot:.1f}x the hot bare loop, {r['per_tick'] / bare_cold:.1f}x the cold one), "
-            f"{r['frames']:8,.0f} frames/s to clients, {per_match / 1024:4.0f} KB/match, loadavg {os.getloadavg()[0]:.1f}{'' if r['ok'] else '  <- over one tick'}")
+            f"{r['frames']:8,.0f} frames/s to clients{memory}, loadavg {os.getloadavg()[0]:.1f}{'' if r['ok'] else '  <- over one tick'}")
 
 
 def authoritative(args: argparse.Namespace, bare_hot: float, bare_cold: float) -> None:
@@ -343,10 +344,8 @@ def authoritative(args: argparse.Namespace, bare_hot: float, bare_cold: float) -
         server.call(core.wait_ended(30))
         while count < args.max:
             step = min(args.step, args.max - count)
-            gc.collect()
-            before = rss()
+            gens.mode.value = IDLE  # the clients pause while the next matches and their clients are set up
             ids = create_matches(server, step)
-            per_match = (rss() - before) / step
             count += step
             tokens = server.tokens(step * args.clients)
             gens.add([(tokens[i * args.clients + c], ids[i], "auth") for i in range(step) for c in range(args.clients)])
@@ -354,7 +353,7 @@ def authoritative(args: argparse.Namespace, bare_hot: float, bare_cold: float) -
             time.sleep(args.warmup)
             r = measure(core, gens, args.window)
             held = count if r["ok"] else held
-            print(line(f"{count:5d} matches x {args.clients} clients", count, r, bare_hot, bare_cold, per_match))
+            print(line(f"{count:5d} matches x {args.clients} clients", count, r, bare_hot, bare_cold))
             if not r["ok"] and count >= args.matches:
                 break
     finally:
