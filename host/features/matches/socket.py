@@ -123,20 +123,17 @@ def _data(text: str) -> bytes | None:
         return None
 
 
-def _targets(presences: list[Any]) -> list[str] | None | bool:
-    """The session ids of the filter; None for no filter; False when an entry is not a valid
-    presence (Nakama then drops the message silently)."""
+def _targets(presences: list[Any]) -> list[str] | None:
+    """The session ids of the filter, None for no filter. Raises ValueError for an entry that
+    is not a presence with a valid user and session id (Nakama then drops the message)."""
     if not presences:
         return None
     out = []
     for p in presences:
-        if not isinstance(p, dict):
-            return False
-        try:
-            uuid.UUID(p.get("user_id", ""))
-            out.append(str(uuid.UUID(p.get("session_id", ""))))
-        except (ValueError, TypeError, AttributeError):
-            return False
+        if not isinstance(p, dict) or not isinstance(p.get("user_id"), str) or not isinstance(p.get("session_id"), str):
+            raise ValueError("not a presence")
+        uuid.UUID(p["user_id"])
+        out.append(str(uuid.UUID(p["session_id"])))
     return out
 
 
@@ -151,9 +148,10 @@ async def match_data_send(services: Any, session: WebSocketSession, cid: str, bo
     data = _data(body["data"]) if "data" in body else None
     if "data" in body and data is None:
         return _fail(session, cid, ErrorCode.BAD_INPUT, "Invalid data: must be base64")
-    targets = _targets(body.get("presences", []))
-    if targets is False:
-        return False, None
+    try:
+        targets = _targets(body.get("presences", []))
+    except ValueError:
+        return False, None  # dropped silently, as Nakama
     if not _core(services).send_data(session, match_id, given, op_code, data, targets, body.get("reliable", False)):
         return _fail(session, cid, ErrorCode.RUNTIME_EXCEPTION, "Match input queue is full: message dropped (match.input_queue_size)")
     return True, None
