@@ -164,3 +164,14 @@ def test_a_failing_callback_ends_the_match_once_and_refuses_what_comes_after():
         match.broadcast(1, None, None, None, True, False)
     env.run_loop_side()
     assert env.ends == 1
+
+
+def test_a_broadcast_no_socket_could_take_is_refused():
+    env, handler = Env(), Handler()
+    env.env.max_frame = 200
+    match = new_match(env, handler)
+    match.queue_join_attempt(presence(1), {}, {}, lambda r: None)
+    match.run()
+    match.broadcast(1, b"small", None, None, True, False)
+    with pytest.raises(ApiError, match="data of 100 bytes is over the 200 byte socket limit"):
+        match.broadcast(1, b"x" * 100, None, None, True, False)
