@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ...streams import MODE_MATCH_AUTHORITATIVE, MODE_MATCH_RELAYED, StreamId
@@ -15,6 +15,16 @@ __all__ = ["MatchId", "parse_match_id", "relayed_uuid"]
 class MatchId:
     uuid: str  # canonical, lowercase
     node: str  # "" for a relayed match
+    stream: StreamId = field(init=False, compare=False)
+    """Mode 6 with the node as label, or mode 5 (Nakama's stream table, NB §1.7); built once,
+    as ids come from the cache below and every data message needs the stream."""
+
+    def __post_init__(self) -> None:
+        if self.node:
+            stream = StreamId(MODE_MATCH_AUTHORITATIVE, self.uuid, None, self.node)
+        else:
+            stream = StreamId(MODE_MATCH_RELAYED, self.uuid)
+        object.__setattr__(self, "stream", stream)
 
     @property
     def authoritative(self) -> bool:
@@ -23,13 +33,6 @@ class MatchId:
     @property
     def text(self) -> str:
         return f"{self.uuid}.{self.node}"
-
-    @property
-    def stream(self) -> StreamId:
-        """Mode 6 with the node as label, or mode 5 (Nakama's stream table, NB §1.7)."""
-        if self.node:
-            return StreamId(MODE_MATCH_AUTHORITATIVE, self.uuid, None, self.node)
-        return StreamId(MODE_MATCH_RELAYED, self.uuid)
 
 
 @lru_cache(maxsize=4096)  # every match_data_send parses its match's id again
