@@ -32,7 +32,7 @@ class Target:
         self.calls.append(("label", label))
 
 
-def vm_for(body: str, **callbacks: str) -> tuple[MatchVm, Target]:
+def vm_for(body: str, limits: Limits | None = None, **callbacks: str) -> tuple[MatchVm, Target]:
     """A handler whose match_loop body is ``body`` (messages, d in scope); other callbacks
     default to returning the state."""
     parts = {name: "return state" for name in ("match_join_attempt", "match_join", "match_leave", "match_terminate", "match_signal")}
@@ -45,7 +45,7 @@ def vm_for(body: str, **callbacks: str) -> tuple[MatchVm, Target]:
     target = Target()
     vm = MatchVm(
         target, MATCH_ID, "h",
-        limits=Limits(timeout_ms=200, max_memory_mb=16), bind=binder(Services("nakama", cache=LocalCache()), None),
+        limits=limits or Limits(timeout_ms=200, max_memory_mb=16), bind=binder(Services("nakama", cache=LocalCache()), None),
         generation=1, node="nakama", version="test", env={}, log_line=lambda level, message: None, claim_once=lambda: False,
     )
     vm.open([Module("h", "h.lua", source.encode())])
@@ -118,6 +118,7 @@ def test_callbacks_are_sandboxed_and_limited():
     with pytest.raises(MatchCallbackError, match="match_loop aborted: call exceeded the 200 ms deadline"):
         vm.loop(0, [])
     assert vm.terminate(0, 0) is True  # the VM stays usable after the abort
-    vm, _ = vm_for("local t = {} for i = 1, 1e8 do t[i] = i end")
+    # 1 MiB a step reaches the cap in a few steps, long before even a loaded machine's deadline
+    vm, _ = vm_for("local t = {} for i = 1, 1e6 do t[i] = string.rep('x', 1048576) .. i end", Limits(timeout_ms=5000, max_memory_mb=16))
     with pytest.raises(MatchCallbackError, match="memory limit of 16 MiB exceeded"):
         vm.loop(0, [])
