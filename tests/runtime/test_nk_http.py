@@ -26,6 +26,9 @@ MODULE = """
 """
 
 
+SLOW_OK = 10_000  # a call's deadline where the test is not about deadlines: a loaded machine is slow
+
+
 async def _http(runtime, **args) -> dict:
     return json.loads(await runtime.call_rpc("http", CallContext(), json.dumps(args)))
 
@@ -37,7 +40,7 @@ async def server():
 
 
 async def test_get_returns_code_headers_and_body(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/echo?x=1", headers={"X-Test": "yes", "Accept": "text/plain"})
     assert out["code"] == 200
     # Go's canonical names, the first value of a repeated header (as Nakama)
@@ -51,20 +54,20 @@ async def test_get_returns_code_headers_and_body(tmp_path, runtimes, server):
 
 
 async def test_post_sends_the_body_and_the_method_is_case_insensitive(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/echo", method="post", body='{"a": 1}', headers={"Content-Type": "application/json"})
     echo = json.loads(out["body"])
     assert (echo["method"], echo["body"], echo["headers"]["content-length"]) == ("POST", '{"a": 1}', "8")
 
 
 async def test_status_codes_are_returned_not_raised(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/status?code=404")
     assert (out["code"], out["body"]) == (404, "status body")
 
 
 async def test_head_ignores_any_body_and_a_body_can_end_with_the_connection(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     head = await _http(runtime, url=server.base + "/bytes?n=100", method="head")
     assert (head["code"], head["size"], head["headers"]["Content-Length"]) == (200, 0, "100")
     eof = await _http(runtime, url=server.base + "/eof")
@@ -82,7 +85,7 @@ async def test_big_bodies_arrive_whole(tmp_path, runtimes, server, chunked):
 
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_a_body_over_the_cap_is_refused(tmp_path, runtimes, server, chunked):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, http_request_max_response_bytes=1 << 20)
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK, http_request_max_response_bytes=1 << 20)
     out = await _http(runtime, url=server.base + f"/bytes?n={(1 << 20) + 1}{'&chunked=1' if chunked else ''}")
     assert out["error"] == "HTTP response body error: response body is over the 1048576 byte limit (runtime.http_request_max_response_bytes)"
     ok = await _http(runtime, url=server.base + f"/bytes?n={1 << 20}", digest=True)
@@ -90,13 +93,13 @@ async def test_a_body_over_the_cap_is_refused(tmp_path, runtimes, server, chunke
 
 
 async def test_huge_response_headers_are_refused(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/huge-headers")
     assert out["error"] == f'HTTP request error: Get "{server.base}/huge-headers": net/http: server response headers exceeded 65536 bytes; aborted'
 
 
 async def test_the_timeout_ends_a_request_that_gets_no_answer(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/hang", timeout=100)
     assert out["error"] == f'HTTP request error: Get "{server.base}/hang": context deadline exceeded'
     slow = await _http(runtime, url=server.base + "/slow-body", timeout=100)
@@ -124,7 +127,7 @@ async def test_refused_connections_and_unknown_schemes(tmp_path, runtimes):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=f"http://127.0.0.1:{closed}/x")
     assert out["error"] == f'HTTP request error: Get "http://127.0.0.1:{closed}/x": dial tcp 127.0.0.1:{closed}: connect: connection refused'
     out = await _http(runtime, url="ftp://127.0.0.1/x", method="put")
@@ -134,7 +137,7 @@ async def test_refused_connections_and_unknown_schemes(tmp_path, runtimes):
 
 
 async def test_hosts_outside_the_list_are_refused_also_through_a_redirect(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, http_request_hosts=["127.0.0.1"])
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK, http_request_hosts=["127.0.0.1"])
     ok = await _http(runtime, url=server.base + "/echo")
     assert ok["code"] == 200
     via = f"http://localhost:{server.port}/echo"
@@ -144,7 +147,7 @@ async def test_hosts_outside_the_list_are_refused_also_through_a_redirect(tmp_pa
 
 
 async def test_redirects_follow_gos_rules(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     see_other = await _http(runtime, url=server.base + "/redirect?code=303&to=/echo", method="post", body="data")
     echo = json.loads(see_other["body"])
     assert (see_other["code"], echo["method"], echo["body"]) == (200, "GET", "")
@@ -156,7 +159,7 @@ async def test_redirects_follow_gos_rules(tmp_path, runtimes, server):
 
 
 async def test_credentials_are_not_sent_to_another_host_on_redirect(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     other = f"http://localhost:{server.port}/echo"
     out = await _http(runtime, url=server.base + "/redirect?to=" + other, headers={"Authorization": "Bearer secret", "X-Keep": "1"})
     echo = json.loads(out["body"])
@@ -165,7 +168,7 @@ async def test_credentials_are_not_sent_to_another_host_on_redirect(tmp_path, ru
 
 async def test_tls_verifies_certificates_unless_insecure(tmp_path, runtimes):
     async with LoopbackServer(self_signed_context(tmp_path)) as tls_server:
-        runtime = await runtimes(tmp_path / "modules", {"m.lua": MODULE})
+        runtime = await runtimes(tmp_path / "modules", {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
         out = await _http(runtime, url=tls_server.base + "/echo")
         assert out["error"].startswith(f'HTTP request error: Get "{tls_server.base}/echo": tls: failed to verify certificate: ')
         ok = await _http(runtime, url=tls_server.base + "/echo", insecure=True)
@@ -190,7 +193,7 @@ def test_argument_errors(tmp_path, args, error):
 
 
 async def test_header_checks_happen_before_anything_is_sent(tmp_path, runtimes, server):
-    runtime = await runtimes(tmp_path, {"m.lua": MODULE})
+    runtime = await runtimes(tmp_path, {"m.lua": MODULE}, lua_call_timeout_ms=SLOW_OK)
     out = await _http(runtime, url=server.base + "/echo", headers={"X": "a\r\nInjected: 1"})
     assert out["error"] == f'HTTP request error: Get "{server.base}/echo": net/http: invalid header field value for "X"'
     out = await _http(runtime, url=server.base + "/echo", headers={"Bad Name": "v"})
