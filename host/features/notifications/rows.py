@@ -119,11 +119,13 @@ class SqlNotificationRows:
             await self.db.execute(f"DELETE FROM notification WHERE user_id = ? AND id IN ({marks})", user_id, *ids)
 
     async def update(self, changes: list[Change]) -> None:
-        async with self.db.transaction() as tx:
+        async def body(tx: Any) -> None:
             for change in changes:
                 for column, value in (("content", change.content), ("subject", change.subject), ("sender_id", change.sender_id)):
                     if value is not None:
                         await tx.execute(f"UPDATE notification SET {column} = ? WHERE id = ?", value, change.id)
+
+        await self.db.transact(body)
 
     async def user_ids_after(self, after: str, limit: int) -> list[str]:
         rows = await self.db.fetch("SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?", after or _NIL, limit)

@@ -1,0 +1,177 @@
+"""nk doors of users: ``users_get_id``, ``users_get_username``, ``account_get_id``, ``accounts_get_id``.
+
+Nakama's argument checks and texts. Where Nakama refuses an empty table as "not a list"
+(gopher-lua cannot tell ``{}`` from an empty map) an empty list is what the module meant, so
+it answers an empty result. The user and account table shapes here (``user_table``) are the
+ones friends and groups list too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from ...accounts.store import Account
+from ...runtime.bridge import Bridge, check_string
+from ...runtime.convert import from_lua, lua_type, type_name
+from ...runtime.errors import NkArgError
+from ...storage import DatabaseError
+from .core import NAME
+
+__all__ = ["NK", "string_list", "user_table", "json_table", "lua_uuid", "lua_object", "opt_int", "run_db"]
+
+
+def string_list(value: Any, argn: int, not_list: str, bad_item: str) -> list[str] | None:
+    """An optional Lua array of non-empty strings (None for nil), with the given texts."""
+    if value is None:
+        return None
+    if lua_type(value) != "table":
+        raise NkArgError(f"table expected, got {type_name(value)}", argn)
+    count = len(value)
+    if count == 0:
+        if next(iter(value.keys()), None) is not None:
+            raise NkArgError(not_list, argn)
+        return []
+    out = []
+    for i in range(1, count + 1):
+        item = value[i]
+        if not isinstance(item, bytes) or not item:
+            raise NkArgError(bad_item, argn)
+        out.append(item.decode("utf-8", "replace"))
+    return out
+
+
+def lua_uuid(value: Any, argn: int, text: str) -> str:
+    """CheckString, then a UUID (canonical form), else ``text`` as argument ``argn``'s error."""
+    try:
+        return str(uuid.UUID(check_string(value, argn)))
+    except ValueError:
+        raise NkArgError(text, argn) from None
+
+
+def opt_int(value: Any, argn: int, default: int) -> int:
+    """OptInt: nil gives the default; a number is truncated; anything else is refused."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NkArgError(f"number expected, got {type_name(value)}", argn)
+    return int(value)
+
+
+def lua_object(table: Any, argn: int) -> dict[str, Any]:
+    """A Lua table as a JSON object (metadata); an array-like table is refused."""
+    if lua_type(table) != "table":
+        raise NkArgError(f"table expected, got {type_name(table)}", argn)
+    try:
+        value = from_lua(table)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NkArgError(f"failed to convert metadata: {exc}", argn) from None
+    if not isinstance(value, dict):
+        raise NkArgError("expects metadata to be a table of key-value pairs", argn)
+    return value
+
+
+def json_table(text: str) -> Any:
+    """A JSON object column as a Lua table (``{}`` when empty)."""
+    return orjson.loads(text) if text else {}
+
+
+def user_table(account: Account, online: bool) -> dict[str, Any]:
+    """Nakama's Lua user table."""
+    return {
+        "user_id": account.id, "username": account.username, "display_name": account.display_name,
+        "avatar_url": account.avatar_url, "lang_tag": account.lang_tag, "location": account.location,
+        "timezone": account.timezone, "online": online, "edge_count": account.edge_count,
+        "create_time": account.create_time, "update_time": account.update_time, "metadata": json_table(account.metadata),
+    }
+
+
+def _account_table(account: Account, online: bool) -> dict[str, Any]:
+    """Nakama's Lua account table: the user's fields, ``user``, ``wallet`` and the links."""
+    user = user_table(account, online)
+    out = dict(user, user=user, wallet=json_table(account.wallet))
+    if account.email:
+        out["email"] = account.email
+    if account.devices:
+        out["devices"] = [{"id": d} for d in account.devices]
+    if account.custom_id:
+        out["custom_id"] = account.custom_id
+    if account.verify_time:
+        out["verify_time"] = account.verify_time
+    if account.disable_time:
+        out["disable_time"] = account.disable_time
+    return out
+
+
+def users_get_id(bridge: Bridge, user_ids: Any = None, facebook_ids: Any = None) -> list[dict[str, Any]]:
+    ids = string_list(user_ids, 1, "invalid user ids list", "each user id must be a string")
+    for text in ids or ():
+        try:
+            uuid.UUID(text)
+        except ValueError:
+            raise NkArgError("each user id must be a valid id string", 1) from None
+    string_list(facebook_ids, 1, "invalid facebook ids list", "each facebook id must be a string")
+    if not ids:
+        return []
+    core = bridge.feature("users_get_id", NAME)
+    return [user_table(p.account, p.online) for p in run_db(bridge, "users_get_id", "failed to get users", core.get, ids, [])]
+
+
+def users_get_username(bridge: Bridge, usernames: Any = None) -> list[dict[str, Any]]:
+    if usernames is None:
+        raise NkArgError("invalid username list", 1)
+    names = string_list(usernames, 1, "invalid username data", "each username must be a string")
+    if not names:
+        return []
+    core = bridge.feature("users_get_username", NAME)
+    return [user_table(p.account, p.online) for p in run_db(bridge, "users_get_username", "failed to get users", core.get, [], names)]
+
+
+def run_db(bridge: Bridge, fname: str, failed: str, fn: Any, *args: Any) -> Any:
+    """``bridge.run`` where a database failure is the Lua error ``"<failed>: <why>"``."""
+    try:
+        return bridge.run(fname, fn, *args)
+    except DatabaseError as exc:
+        raise NkArgError(f"{failed}: {exc}") from None
+
+
+def account_get_id(bridge: Bridge, user_id: Any = None) -> dict[str, Any]:
+    text = check_string(user_id, 1)
+    if text == "":
+        raise NkArgError("expects user id", 1)
+    uid = lua_uuid(user_id, 1, "invalid user id")
+    core = bridge.feature("account_get_id", NAME)
+    found = run_db(bridge, "account_get_id", f"failed to get account for user_id {uid}", core.accounts, [uid])
+    if not found:
+        raise NkArgError(f"failed to get account for user_id {uid}: account not found")
+    return _account_table(*found[0])
+
+
+def accounts_get_id(bridge: Bridge, user_ids: Any = None) -> list[dict[str, Any]]:
+    if user_ids is None:
+        raise NkArgError("invalid user id list", 1)
+    if lua_type(user_ids) != "table":
+        raise NkArgError(f"table expected, got {type_name(user_ids)}", 1)
+    ids = []
+    for _, value in user_ids.items():
+        if not isinstance(value, bytes):
+            raise NkArgError("user id must be a string", 1)
+        try:
+            ids.append(str(uuid.UUID(value.decode("utf-8", "replace"))))
+        except ValueError:
+            raise NkArgError("user id must be a valid identifier string", 1) from None
+    if not ids:
+        return []
+    core = bridge.feature("accounts_get_id", NAME)
+    found = run_db(bridge, "accounts_get_id", "failed to get accounts", core.accounts, ids)
+    return [_account_table(account, online) for account, online in found]
+
+
+NK = {
+    "users_get_id": users_get_id,
+    "users_get_username": users_get_username,
+    "account_get_id": account_get_id,
+    "accounts_get_id": accounts_get_id,
+}

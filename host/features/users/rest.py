@@ -1,0 +1,60 @@
+"""``GET /v2/user?ids=&usernames=&facebook_ids=`` (Nakama's GetUsers).
+
+Bearer auth. No ids and no usernames answers ``{}``; an id that is not a UUID is 400 / 3
+"ID '<id>' is not a valid system ID."; unknown users are simply not in the answer. nkhost
+has no Facebook links, so ``facebook_ids`` never match anyone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...accounts.users import valid_ids
+from ...errors import ApiError, Code
+from ...net.api import Route
+from ...net.api_account import user_json
+from ...net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, ok
+from ...net.http import Request, Response
+from ...storage import DatabaseError
+from .core import NAME, UsersCore
+
+__all__ = ["ROUTES", "strings"]
+
+
+def strings(payload: dict[str, Any], name: str) -> list[str]:
+    """A ``repeated string`` field of a (possibly hook-rewritten) request."""
+    value = payload.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for field {name}.")
+    return value
+
+
+@endpoint
+async def get_users(services: Any, request: Request) -> Response:
+    claims = authenticate_bearer(services, request)
+    payload: dict[str, Any] = {}
+    for name in ("ids", "usernames", "facebook_ids"):
+        if request.query.get(name):
+            payload[name] = list(request.query[name])
+    payload = await before_hook(services, "GetUsers", request, payload, claims)
+    ids, usernames = strings(payload, "ids"), strings(payload, "usernames")
+    strings(payload, "facebook_ids")
+    body: dict[str, Any] = {}
+    if ids or usernames:
+        for text in ids:
+            if not valid_ids([text]):
+                raise ApiError(Code.INVALID_ARGUMENT, f"ID '{text}' is not a valid system ID.")
+        core: UsersCore = services.features[NAME]
+        try:
+            found = await core.get(ids, usernames)
+        except DatabaseError:
+            raise ApiError(Code.INTERNAL, "Error retrieving user accounts.") from None
+        if found:
+            body["users"] = [user_json(p.account, p.online) for p in found]
+    await after_hook(services, "GetUsers", request, body, payload, claims)
+    return ok(body)
+
+
+ROUTES = [Route(("GET",), "/v2/user", get_users)]
