@@ -1,4 +1,4 @@
-"""Opaque cursors for edge listings (friends, a group's users, a user's groups).
+"""Opaque cursors for the edge listings (friends, a group's users, a user's groups).
 
 Those listings are ordered by ``(state, position, other id)``; a cursor names the first row of
 the next page. It is base64url of ``"<state>:<position>:<id>"``: stable across restarts and the
@@ -36,3 +36,4 @@ def decode_edge_cursor(text: str, max_state: int) -> EdgeCursor | None:
     if not 0 <= cursor.state <= max_state or encode_edge_cursor(cursor) != text.rstrip("="):
         return None
     return cursor
+

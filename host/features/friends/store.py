@@ -130,25 +130,33 @@ def merged(old: str, new: str) -> str:
 
 
 _PAGE = (
-    f"SELECT {PUBLIC_COLUMNS}, e.state, e.position, e.update_time, e.metadata "
-    "FROM user_edge e JOIN users u ON u.id = e.destination_id WHERE e.source_id = ?"
+    "SELECT destination_id, state, position, update_time, metadata FROM user_edge WHERE source_id = ?{where} "
+    "ORDER BY state, position, destination_id LIMIT ?"
 )
-_ORDER = " ORDER BY e.state, e.position, e.destination_id LIMIT ?"
 
 
 async def page(db: Queries, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[Edge]:
-    """Up to ``limit`` edges of ``user_id`` from ``after`` on (inclusive), in listing order."""
-    sql, args = _PAGE, [user_id]
+    """Up to ``limit`` edges of ``user_id`` from ``after`` on (inclusive), in listing order.
+
+    The page is cut from one range of ``user_edge_list_idx`` first, then joined to the users
+    by primary key: the join reads only the page's users.
+    """
+    where, args = "", [user_id]
     if state is not None:
-        sql += " AND e.state = ?"
+        where = " AND state = ?"
         args.append(state)
         if after is not None:
-            sql += " AND (e.position, e.destination_id) >= (?, ?)"
+            where += " AND (position, destination_id) >= (?, ?)"
             args += [after.position, after.id]
     elif after is not None:
-        sql += " AND (e.state, e.position, e.destination_id) >= (?, ?, ?)"
+        where = " AND (state, position, destination_id) >= (?, ?, ?)"
         args += [after.state, after.position, after.id]
-    rows = await db.fetch(sql + _ORDER, *args, limit)
+    rows = await db.fetch(
+        f"SELECT {PUBLIC_COLUMNS}, e.state, e.position, e.update_time, e.metadata "
+        f"FROM ({_PAGE.format(where=where)}) e JOIN users u ON u.id = e.destination_id "
+        "ORDER BY e.state, e.position, e.destination_id",
+        *args, limit,
+    )
     at = PUBLIC_COUNT
     return [Edge(public_account(r), r[at], r[at + 1], r[at + 2], r[at + 3]) for r in rows]
 

@@ -177,26 +177,29 @@ async def admins(tx: Queries, group_id: str) -> list[str]:
 # Listings -----------------------------------------------------------------------------
 
 
-def _edge_range(column: str, state: int | None, after: EdgeCursor | None) -> tuple[str, list[object]]:
-    """The WHERE tail of an edge listing: one state, or every state but banned (as Nakama)."""
+def _edge_page(owner: str, other: str, state: int | None, after: EdgeCursor | None) -> tuple[str, list[object]]:
+    """The page of memberships of one group (or one user): one range of its listing index, one
+    state or every state but banned (as Nakama). Takes the owner id, then the limit."""
+    where, args = "", []
     if state is not None:
-        sql, args = " AND ge.state = ?", [state]
+        where, args = " AND state = ?", [state]
         if after is not None:
-            sql += f" AND (ge.position, ge.{column}) >= (?, ?)"
+            where += f" AND (position, {other}) >= (?, ?)"
             args += [after.position, after.id]
-        return sql, args
-    sql, args = " AND ge.state <= 3", []
-    if after is not None:
-        sql += f" AND (ge.state, ge.position, ge.{column}) >= (?, ?, ?)"
-        args += [after.state, after.position, after.id]
+    else:
+        where = " AND state <= 3"
+        if after is not None:
+            where += f" AND (state, position, {other}) >= (?, ?, ?)"
+            args += [after.state, after.position, after.id]
+    sql = f"SELECT {other}, state, position FROM group_edge WHERE {owner} = ?{where} ORDER BY state, position, {other} LIMIT ?"
     return sql, args
 
 
 async def users_page(db: Queries, group_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[GroupUser]:
-    tail, args = _edge_range("user_id", state, after)
+    page, args = _edge_page("group_id", "user_id", state, after)
     rows = await db.fetch(
-        f"SELECT {PUBLIC_COLUMNS}, ge.state, ge.position FROM group_edge ge JOIN users u ON u.id = ge.user_id "
-        f"WHERE ge.group_id = ?{tail} ORDER BY ge.state, ge.position, ge.user_id LIMIT ?",
+        f"SELECT {PUBLIC_COLUMNS}, ge.state, ge.position FROM ({page}) ge JOIN users u ON u.id = ge.user_id "
+        "ORDER BY ge.state, ge.position, ge.user_id",
         group_id, *args, limit,
     )
     at = PUBLIC_COUNT
@@ -204,10 +207,10 @@ async def users_page(db: Queries, group_id: str, limit: int, state: int | None, 
 
 
 async def groups_page(db: Queries, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[UserGroup]:
-    tail, args = _edge_range("group_id", state, after)
+    page, args = _edge_page("user_id", "group_id", state, after)
     rows = await db.fetch(
-        f"SELECT {GROUP_COLUMNS}, ge.state, ge.position FROM group_edge ge JOIN groups g ON g.id = ge.group_id "
-        f"WHERE ge.user_id = ?{tail} ORDER BY ge.state, ge.position, ge.group_id LIMIT ?",
+        f"SELECT {GROUP_COLUMNS}, ge.state, ge.position FROM ({page}) ge JOIN groups g ON g.id = ge.group_id "
+        "ORDER BY ge.state, ge.position, ge.group_id",
         user_id, *args, limit,
     )
     return [UserGroup(group_from(r), r[GROUP_COUNT], r[GROUP_COUNT + 1]) for r in rows]
