@@ -14,8 +14,8 @@ import orjson
 
 from ...accounts.store import Account
 from ...accounts.users import PUBLIC_COLUMNS, PUBLIC_COUNT, public_account
-from ...storage import Dialect, Queries, Schema
-from ..edge_cursor import EdgeCursor
+from ...storage import Database, Dialect, Queries, Schema
+from ..edge_cursor import EdgeCursor, join_by_id
 
 __all__ = ["SCHEMA", "Edge", "Pair", "lock_users", "read_pair", "apply", "merged", "page", "edge_key", "set_metadata", "state_of"]
 
@@ -135,11 +135,10 @@ _PAGE = (
 )
 
 
-async def page(db: Queries, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[Edge]:
+async def page(db: Database, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[Edge]:
     """Up to ``limit`` edges of ``user_id`` from ``after`` on (inclusive), in listing order.
 
-    The page is cut from one range of ``user_edge_list_idx`` first, then joined to the users
-    by primary key: the join reads only the page's users.
+    One range of ``user_edge_list_idx``, joined to the users by primary key (``join_by_id``).
     """
     where, args = "", [user_id]
     if state is not None:
@@ -153,7 +152,7 @@ async def page(db: Queries, user_id: str, limit: int, state: int | None, after: 
         args += [after.state, after.position, after.id]
     rows = await db.fetch(
         f"SELECT {PUBLIC_COLUMNS}, e.state, e.position, e.update_time, e.metadata "
-        f"FROM ({_PAGE.format(where=where)}) e JOIN users u ON u.id = e.destination_id "
+        f"FROM ({_PAGE.format(where=where)}) e {join_by_id(db.dialect, 'users', 'u', PUBLIC_COLUMNS, 'e.destination_id')} "
         "ORDER BY e.state, e.position, e.destination_id",
         *args, limit,
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ...accounts.store import Account
 from ...accounts.users import PUBLIC_COLUMNS, PUBLIC_COUNT, public_account
-from ...storage import Dialect, Queries, Schema
-from ..edge_cursor import EdgeCursor
+from ...storage import Database, Dialect, Queries, Schema
+from ..edge_cursor import EdgeCursor, join_by_id
 
 __all__ = [
     "SCHEMA", "Group", "GroupUser", "UserGroup", "GROUP_COLUMNS", "group_from", "lock_group", "state_of", "states_of",
@@ -195,10 +195,11 @@ def _edge_page(owner: str, other: str, state: int | None, after: EdgeCursor | No
     return sql, args
 
 
-async def users_page(db: Queries, group_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[GroupUser]:
+async def users_page(db: Database, group_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[GroupUser]:
     page, args = _edge_page("group_id", "user_id", state, after)
     rows = await db.fetch(
-        f"SELECT {PUBLIC_COLUMNS}, ge.state, ge.position FROM ({page}) ge JOIN users u ON u.id = ge.user_id "
+        f"SELECT {PUBLIC_COLUMNS}, ge.state, ge.position FROM ({page}) ge "
+        f"{join_by_id(db.dialect, 'users', 'u', PUBLIC_COLUMNS, 'ge.user_id')} "
         "ORDER BY ge.state, ge.position, ge.user_id",
         group_id, *args, limit,
     )
@@ -206,10 +207,11 @@ async def users_page(db: Queries, group_id: str, limit: int, state: int | None, 
     return [GroupUser(public_account(r), r[at], r[at + 1]) for r in rows]
 
 
-async def groups_page(db: Queries, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[UserGroup]:
+async def groups_page(db: Database, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[UserGroup]:
     page, args = _edge_page("user_id", "group_id", state, after)
     rows = await db.fetch(
-        f"SELECT {GROUP_COLUMNS}, ge.state, ge.position FROM ({page}) ge JOIN groups g ON g.id = ge.group_id "
+        f"SELECT {GROUP_COLUMNS}, ge.state, ge.position FROM ({page}) ge "
+        f"{join_by_id(db.dialect, 'groups', 'g', GROUP_COLUMNS, 'ge.group_id')} "
         "ORDER BY ge.state, ge.position, ge.group_id",
         user_id, *args, limit,
     )
