@@ -89,3 +89,14 @@ async def test_every_transition_through_the_core(world) -> None:
         new = (await world.stored(b))[seen:]
         expected = [] if notify is None else [(notify, SUBJECTS[notify].format(f"a{i}"), a, {"username": f"a{i}"})]
         assert new == expected, case
+
+
+async def test_racing_invites_end_as_friends(world) -> None:
+    """Both users add each other at once: one invite, one accept, whatever the order."""
+    import asyncio
+
+    for i in range(5):
+        a, b = await world.user(f"ra{i}"), await world.user(f"rb{i}")
+        await asyncio.gather(world.friends.add(a, f"ra{i}", [b]), world.friends.add(b, f"rb{i}", [a]))
+        assert await _pair(world, a, b) == (0, 0)
+        assert (await _edge_count(world, a), await _edge_count(world, b)) == (1, 1)

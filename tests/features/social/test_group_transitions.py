@@ -153,3 +153,33 @@ async def test_join_and_leave_through_the_core(world, is_open) -> None:
     assert await _edge_count(world, gid) == (2 if is_open else 1)
     await world.groups.leave(gid, user, "joiner")
     assert await world.groups.state(gid, user) is None and await _edge_count(world, gid) == 1
+
+
+async def test_a_failing_listener_undoes_the_change(world) -> None:
+    """Group chat's messages commit with the membership change, or neither does."""
+
+    class Broken:
+        async def record(self, tx, changes) -> None:
+            await tx.execute("INSERT INTO no_such_table VALUES (1)")
+
+        def committed(self, changes) -> None:
+            raise AssertionError("never called")
+
+    owner, user = await world.user("owner"), await world.user("user")
+    gid = (await world.groups.create(owner, "g", open=True)).id
+    world.groups.listeners.append(Broken())
+    with pytest.raises(Exception):
+        await world.groups.join(gid, user, "user")
+    assert await world.groups.state(gid, user) is None and await _edge_count(world, gid) == 1
+
+
+async def test_racing_joins_never_overfill_a_group(world) -> None:
+    import asyncio
+
+    owner = await world.user("owner")
+    gid = (await world.groups.create(owner, "g", open=True, max_count=3)).id
+    joiners = [await world.user(f"j{i}") for i in range(6)]
+    results = await asyncio.gather(*(world.groups.join(gid, u, "j") for u in joiners), return_exceptions=True)
+    assert sum(r is None for r in results) == 2
+    assert all(isinstance(r, GroupError) and r.reason == "group is full" for r in results if r is not None)
+    assert await _edge_count(world, gid) == 3
