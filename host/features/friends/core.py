@@ -13,12 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from ...accounts.store import Account
 from ...accounts.users import valid_ids
 from ...errors import ApiError, Code
 from ...storage import Database, Queries
@@ -26,6 +24,7 @@ from ...streams import StreamId, StreamManager, StreamMode
 from ..edge_cursor import EdgeCursor, decode_edge_cursor, encode_edge_cursor
 from ..notifications.core import Draft
 from . import edges, store
+from .store import Friend
 
 __all__ = ["NAME", "Friend", "FriendsCore", "dm_stream", "CURSOR_INVALID"]
 
@@ -45,15 +44,6 @@ def dm_stream(a: str, b: str) -> StreamId:
     """The direct-message stream of two users: the smaller id is the subject (as Nakama)."""
     low, high = sorted((a, b))
     return StreamId(StreamMode.DM, low, high)
-
-
-@dataclass(slots=True)
-class Friend:
-    user: Account
-    online: bool
-    state: int
-    update_time: int
-    metadata: str
 
 
 Step = Callable[[int | None, int | None], edges.Step]
@@ -142,8 +132,10 @@ class FriendsCore:
         found = await store.page(self.db, user_id, limit + 1, state, after)
         next_cursor = encode_edge_cursor(store.edge_key(found[limit])) if len(found) > limit else ""
         found = found[:limit]
-        online = self.users.status.online([e.user.id for e in found])
-        return [Friend(e.user, e.user.id in online, e.state, e.update_time, e.metadata) for e in found], next_cursor
+        online = self.users.status.online([f.user.id for f in found])
+        for friend in found:
+            friend.online = friend.user.id in online
+        return found, next_cursor
 
     async def state(self, source: str, destination: str) -> int | None:
         """``source``'s edge to ``destination`` (None when there is none): chat asks whether a

@@ -13,6 +13,7 @@ import orjson
 
 from ...errors import ApiError
 from ...runtime.bridge import Bridge, check_string, opt_string
+from ...runtime.convert import Ready
 from ...runtime.errors import NkArgError
 from ..users.nk import json_table, lua_object, lua_uuid, opt_int, run_db, string_list, user_table
 from .core import NAME, FriendsCore
@@ -38,10 +39,10 @@ def friends_list(bridge: Bridge, user_id: Any, limit: Any = None, state: Any = N
     except ApiError:  # the only refusal: a cursor this listing did not make
         raise NkArgError(f"{failed}: friend cursor invalid") from None
     items = [
-        {"state": f.state, "update_time": f.update_time, "user": user_table(f.user, f.online), "metadata": json_table(f.metadata)}
+        {b"state": f.state, b"update_time": f.update_time, b"user": user_table(f.user, f.online), b"metadata": json_table(f.metadata)}
         for f in friends
     ]
-    return items, next_cursor or None
+    return Ready(items), next_cursor or None
 
 
 def _targets(bridge: Bridge, fname: str, verb: str, self_text: str, args: tuple[Any, ...]) -> tuple[str, str, list[str]] | None:

@@ -17,7 +17,7 @@ from ...accounts.users import PUBLIC_COLUMNS, PUBLIC_COUNT, public_account
 from ...storage import Database, Dialect, Queries, Schema
 from ..edge_cursor import EdgeCursor, join_by_id
 
-__all__ = ["SCHEMA", "Edge", "Pair", "lock_users", "read_pair", "apply", "merged", "page", "edge_key", "set_metadata", "state_of"]
+__all__ = ["SCHEMA", "Friend", "Pair", "lock_users", "read_pair", "apply", "merged", "page", "edge_key", "set_metadata", "state_of"]
 
 SCHEMA = Schema(
     "friends",
@@ -41,14 +41,16 @@ SCHEMA = Schema(
 
 
 @dataclass(slots=True)
-class Edge:
-    """One row: the other user's profile, the state, when it last changed, its metadata."""
+class Friend:
+    """One listed edge: the other user's profile, the state, when it last changed, its
+    metadata, and whether that user is online (filled by the core)."""
 
     user: Account
     state: int
     position: int
     update_time: int
     metadata: str
+    online: bool = False
 
 
 @dataclass(slots=True)
@@ -135,7 +137,7 @@ _PAGE = (
 )
 
 
-async def page(db: Database, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[Edge]:
+async def page(db: Database, user_id: str, limit: int, state: int | None, after: EdgeCursor | None) -> list[Friend]:
     """Up to ``limit`` edges of ``user_id`` from ``after`` on (inclusive), in listing order.
 
     One range of ``user_edge_list_idx``, joined to the users by primary key (``join_by_id``).
@@ -157,7 +159,7 @@ async def page(db: Database, user_id: str, limit: int, state: int | None, after:
         *args, limit,
     )
     at = PUBLIC_COUNT
-    return [Edge(public_account(r), r[at], r[at + 1], r[at + 2], r[at + 3]) for r in rows]
+    return [Friend(public_account(r), r[at], r[at + 1], r[at + 2], r[at + 3]) for r in rows]
 
 
 async def set_metadata(db: Queries, user_id: str, friend_id: str, metadata: str) -> None:
@@ -169,6 +171,6 @@ async def state_of(db: Queries, source: str, destination: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def edge_key(edge: Edge) -> EdgeCursor:
+def edge_key(edge: Friend) -> EdgeCursor:
     return EdgeCursor(edge.state, edge.position, edge.user.id)
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from ...runtime.bridge import Bridge, check_string, opt_bool, opt_string
-from ...runtime.convert import lua_type, type_name
+from ...runtime.convert import Ready, lua_type, type_name
 from ...runtime.errors import NkArgError
 from ...storage import DatabaseError
 from ..users.nk import json_table, lua_object, lua_uuid, opt_int, string_list, user_table
@@ -33,12 +33,14 @@ _GROUP = "expects group ID to be a valid identifier"
 _USER = "expects user ID to be a valid identifier"
 
 
-def group_table(group: Group) -> dict[str, Any]:
+def group_table(group: Group) -> dict[bytes, Any]:
+    """Nakama's Lua group table, Lua-ready (see ``users.nk.user_table``)."""
     return {
-        "id": group.id, "creator_id": group.creator_id, "name": group.name, "description": group.description,
-        "avatar_url": group.avatar_url, "lang_tag": group.lang_tag, "open": group.open, "edge_count": group.edge_count,
-        "max_count": group.max_count, "create_time": group.create_time, "update_time": group.update_time,
-        "metadata": json_table(group.metadata),
+        b"id": group.id.encode(), b"creator_id": group.creator_id.encode(), b"name": group.name.encode(),
+        b"description": group.description.encode(), b"avatar_url": group.avatar_url.encode(),
+        b"lang_tag": group.lang_tag.encode(), b"open": group.open, b"edge_count": group.edge_count,
+        b"max_count": group.max_count, b"create_time": group.create_time, b"update_time": group.update_time,
+        b"metadata": json_table(group.metadata),
     }
 
 
@@ -69,7 +71,7 @@ def _caller(value: Any, argn: int, text: str) -> str | None:
     return None if caller.int == 0 else str(caller)
 
 
-def groups_get_id(bridge: Bridge, group_ids: Any = None) -> list[dict[str, Any]]:
+def groups_get_id(bridge: Bridge, group_ids: Any = None) -> Ready:
     if group_ids is None:
         raise NkArgError("invalid group id list", 1)
     ids = string_list(group_ids, 1, "invalid group id data", "each group id must be a string") or []
@@ -79,14 +81,14 @@ def groups_get_id(bridge: Bridge, group_ids: Any = None) -> list[dict[str, Any]]
         except ValueError:
             raise NkArgError("each group id must be a valid id string", 1) from None
     if not ids:
-        return []
-    return [group_table(g) for g in _run(bridge, "groups_get_id", "failed to get groups", "get", ids)]
+        return Ready([])
+    return Ready([group_table(g) for g in _run(bridge, "groups_get_id", "failed to get groups", "get", ids)])
 
 
 def group_create(
     bridge: Bridge, user_id: Any = None, name: Any = None, creator_id: Any = None, lang_tag: Any = None,
     description: Any = None, avatar_url: Any = None, open: Any = None, metadata: Any = None, max_count: Any = None,
-) -> dict[str, Any]:
+) -> Ready:
     uid = lua_uuid(user_id, 1, _USER)
     title = check_string(name, 2)
     if title == "":
@@ -104,7 +106,7 @@ def group_create(
         bridge, "group_create", "error while trying to create group", "create", uid, title, creator_id=creator,
         lang_tag=texts[0], description=texts[1], avatar_url=texts[2], metadata=meta or "", open=is_open, max_count=count,
     )
-    return group_table(group)
+    return Ready(group_table(group))
 
 
 def group_update(
@@ -197,7 +199,7 @@ def group_users_list(bridge: Bridge, group_id: Any = None, limit: Any = None, st
     rows, next_cursor = _run(
         bridge, "group_users_list", "error while trying to list users in a group", "group_users", gid, count, *_listing_args(state, cursor)
     )
-    return [{"user": user_table(r.user, r.online), "state": r.state} for r in rows], next_cursor or None
+    return Ready([{b"user": user_table(r.user, r.online), b"state": r.state} for r in rows]), next_cursor or None
 
 
 def user_groups_list(bridge: Bridge, user_id: Any = None, limit: Any = None, state: Any = None, cursor: Any = None) -> tuple[Any, Any]:
@@ -208,7 +210,7 @@ def user_groups_list(bridge: Bridge, user_id: Any = None, limit: Any = None, sta
     rows, next_cursor = _run(
         bridge, "user_groups_list", "error while trying to list groups for a user", "user_groups", uid, count, *_listing_args(state, cursor)
     )
-    return [{"group": group_table(r.group), "state": r.state} for r in rows], next_cursor or None
+    return Ready([{b"group": group_table(r.group), b"state": r.state} for r in rows]), next_cursor or None
 
 
 def groups_list(
@@ -223,7 +225,7 @@ def groups_list(
         raise NkArgError("expects limit to be 1-10000", 5)
     query = Search(pattern, lang, open, None if size < 0 else size)
     groups, next_cursor = _run(bridge, "groups_list", "error listing groups", "search", query, count, opt_string(cursor, 6))
-    return [group_table(g) for g in groups], next_cursor or None
+    return Ready([group_table(g) for g in groups]), next_cursor or None
 
 
 NK = {

@@ -103,5 +103,8 @@ class StatusCore:
             raise ApiError(Code.INTERNAL, "Error tracking status update") from None
 
     def online(self, user_ids: Iterable[str]) -> set[str]:
-        """The users among ``user_ids`` with a status presence (what ``online`` means in Nakama)."""
-        return {uid for uid in user_ids if self.streams.count(status_stream(uid))}
+        """The users among ``user_ids`` (canonical UUIDs, as the database gives them) with a
+        status presence: what ``online`` means in Nakama. Listings ask it for every row, so
+        the stream keys are made without re-validating each id."""
+        count, key = self.streams.count, StreamId._make
+        return {uid for uid in user_ids if count(key((StreamMode.STATUS, uid, None, "")))}
