@@ -28,12 +28,12 @@ PUBLIC_COUNT = 11  # how many columns PUBLIC_COLUMNS selects
 
 
 def public_account(row: Sequence[Any], at: int = 0) -> Account:
-    """The profile in ``row[at : at + PUBLIC_COUNT]`` (selected with PUBLIC_COLUMNS)."""
+    """The profile in ``row[at : at + PUBLIC_COUNT]`` (selected with PUBLIC_COLUMNS). Listings
+    make hundreds per call, so the fields go positionally (in ``Account``'s order)."""
     uid, username, display_name, avatar_url, lang_tag, location, timezone, metadata, edges, created, updated = row[at : at + PUBLIC_COUNT]
     return Account(
-        id=str(uid), username=username, display_name=display_name or "", avatar_url=avatar_url or "",
-        lang_tag=lang_tag or "", location=location or "", timezone=timezone or "", metadata=metadata or "",
-        edge_count=edges, create_time=created, update_time=updated,
+        str(uid), username, display_name or "", avatar_url or "", lang_tag or "", location or "", timezone or "",
+        metadata or "", "{}", "", b"", "", [], edges, created, updated,
     )
 
 

@@ -128,14 +128,16 @@ class FriendsCore:
         """A page of the user's edges ordered by state then age, and the next page's cursor
         ("" after the last page). Raises ApiError 3 for a cursor this listing did not make
         (or made for another state filter)."""
+        found, next_cursor = await self.page(user_id, limit, state, cursor)
+        self.users.mark_online(found)
+        return found, next_cursor
+
+    async def page(self, user_id: str, limit: int, state: int | None, cursor: str) -> tuple[list[Friend], str]:
+        """``list`` without ``online`` (database work only: it may run off the loop)."""
         after = _cursor(cursor, state)
         found = await store.page(self.db, user_id, limit + 1, state, after)
         next_cursor = encode_edge_cursor(store.edge_key(found[limit])) if len(found) > limit else ""
-        found = found[:limit]
-        online = self.users.status.online([f.user.id for f in found])
-        for friend in found:
-            friend.online = friend.user.id in online
-        return found, next_cursor
+        return found[:limit], next_cursor
 
     async def state(self, source: str, destination: str) -> int | None:
         """``source``'s edge to ``destination`` (None when there is none): chat asks whether a

@@ -15,7 +15,7 @@ from ...errors import ApiError
 from ...runtime.bridge import Bridge, check_string, opt_string
 from ...runtime.convert import Ready
 from ...runtime.errors import NkArgError
-from ..users.nk import json_table, lua_object, lua_uuid, opt_int, run_db, string_list, user_table
+from ..users.nk import json_table, lua_object, lua_uuid, opt_int, run_db, run_listing, string_list, user_table
 from .core import NAME, FriendsCore
 
 __all__ = ["NK"]
@@ -35,7 +35,7 @@ def friends_list(bridge: Bridge, user_id: Any, limit: Any = None, state: Any = N
     core: FriendsCore = bridge.feature("friends_list", NAME)
     failed = "error while trying to list friends for a user"
     try:
-        friends, next_cursor = run_db(bridge, "friends_list", failed, core.list, uid, count, None if wanted == -1 else wanted, after)
+        friends, next_cursor = run_listing(bridge, "friends_list", failed, core, core.page, uid, count, None if wanted == -1 else wanted, after)
     except ApiError:  # the only refusal: a cursor this listing did not make
         raise NkArgError(f"{failed}: friend cursor invalid") from None
     items = [

@@ -383,14 +383,16 @@ class GroupsCore:
     async def group_users(self, group_id: str, limit: int, state: int | None, cursor: str) -> tuple[list[GroupUser], str]:
         """A page of the group's users ordered by state then age (without ``state``, banned
         users are left out), and the next page's cursor ("" after the last)."""
+        rows, next_cursor = await self.group_users_page(group_id, limit, state, cursor)
+        self.users.mark_online(rows)
+        return rows, next_cursor
+
+    async def group_users_page(self, group_id: str, limit: int, state: int | None, cursor: str) -> tuple[list[GroupUser], str]:
+        """``group_users`` without ``online`` (database work only: it may run off the loop)."""
         after = _edge_cursor(cursor, state, USERS_CURSOR)
         rows = await store.users_page(self.db, group_id, limit + 1, state, after)
         next_cursor = encode_edge_cursor(EdgeCursor(rows[limit].state, rows[limit].position, rows[limit].user.id)) if len(rows) > limit else ""
-        rows = rows[:limit]
-        online = self.users.status.online([r.user.id for r in rows])
-        for r in rows:
-            r.online = r.user.id in online
-        return rows, next_cursor
+        return rows[:limit], next_cursor
 
     async def user_groups(self, user_id: str, limit: int, state: int | None, cursor: str) -> tuple[list[UserGroup], str]:
         after = _edge_cursor(cursor, state, GROUPS_CURSOR)

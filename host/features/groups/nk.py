@@ -23,7 +23,7 @@ from ...runtime.bridge import Bridge, check_string, opt_bool, opt_string
 from ...runtime.convert import Ready, lua_type, type_name
 from ...runtime.errors import NkArgError
 from ...storage import DatabaseError
-from ..users.nk import json_table, lua_object, lua_uuid, opt_int, string_list, user_table
+from ..users.nk import json_table, lua_object, lua_uuid, opt_int, run_listing, string_list, user_table
 from .core import NAME, GroupError, GroupsCore, Search
 from .store import Group
 
@@ -196,9 +196,12 @@ def group_users_list(bridge: Bridge, group_id: Any = None, limit: Any = None, st
     count = opt_int(limit, 2, 100)
     if not 1 <= count <= 10000:
         raise NkArgError("expects limit to be 1-10000", 2)
-    rows, next_cursor = _run(
-        bridge, "group_users_list", "error while trying to list users in a group", "group_users", gid, count, *_listing_args(state, cursor)
-    )
+    failed = "error while trying to list users in a group"
+    core: GroupsCore = bridge.feature("group_users_list", NAME)
+    try:
+        rows, next_cursor = run_listing(bridge, "group_users_list", failed, core, core.group_users_page, gid, count, *_listing_args(state, cursor))
+    except GroupError as exc:
+        raise NkArgError(f"{failed}: {exc.reason}") from None
     return Ready([{b"user": user_table(r.user, r.online), b"state": r.state} for r in rows]), next_cursor or None
 
 

@@ -40,6 +40,13 @@ class UsersCore:
         self.db = db
         self.status = status
 
+    def mark_online(self, rows: Sequence[Any]) -> None:
+        """Set ``online`` on listed rows (each has ``user``, an Account, and ``online``). On the
+        loop: the stream engine lives there."""
+        online = self.status.online([r.user.id for r in rows])
+        for row in rows:
+            row.online = row.user.id in online
+
     def profiles(self, accounts: Sequence[Account]) -> list[Profile]:
         online = self.status.online([a.id for a in accounts])
         return [Profile(a, a.id in online) for a in accounts]

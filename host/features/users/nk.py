@@ -9,6 +9,7 @@ in ``Ready``), so a listing of hundreds of users skips a second conversion walk.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -18,9 +19,10 @@ from ...runtime.convert import Ready, from_lua, lua_type, type_name
 from ...runtime.errors import NkArgError
 from ...runtime.nk_utils import json_decode
 from ...storage import DatabaseError
+from ...storage.database import drive
 from .core import NAME
 
-__all__ = ["NK", "string_list", "user_table", "json_table", "lua_uuid", "lua_object", "opt_int", "run_db"]
+__all__ = ["NK", "string_list", "user_table", "json_table", "lua_uuid", "lua_object", "opt_int", "run_db", "run_listing"]
 
 
 def string_list(value: Any, argn: int, not_list: str, bad_item: str) -> list[str] | None:
@@ -130,6 +132,27 @@ def users_get_username(bridge: Bridge, usernames: Any = None) -> Ready:
         return Ready([])
     core = bridge.feature("users_get_username", NAME)
     return Ready([user_table(p.account, p.online) for p in run_db(bridge, "users_get_username", "failed to get users", core.get, [], names)])
+
+
+def run_listing(bridge: Bridge, fname: str, failed: str, core: Any, page: Any, *args: Any) -> tuple[list[Any], str]:
+    """A listing for Lua: ``page(*args)`` (rows and the next cursor, database work only) runs
+    right on the worker where the engine allows it (SQLite: no hand-off), else on the loop;
+    ``online`` is marked on the loop, where the stream engine lives."""
+    mark = bridge.feature(fname, NAME).mark_online
+    try:
+        if core.db.blocking:
+            rows, cursor = drive(page(*args), timeout=bridge.vm.deadline - time.monotonic())
+            bridge.ask(fname, mark, rows)
+            return rows, cursor
+
+        async def listed() -> tuple[list[Any], str]:
+            rows, cursor = await page(*args)
+            mark(rows)
+            return rows, cursor
+
+        return bridge.run(fname, listed)  # type: ignore[no-any-return]
+    except DatabaseError as exc:
+        raise NkArgError(f"{failed}: {exc}") from None
 
 
 def run_db(bridge: Bridge, fname: str, failed: str, fn: Any, *args: Any) -> Any:
