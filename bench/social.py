@@ -24,12 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
@@ -38,7 +35,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import BENCH_LUA, _loop, authenticate, clock, closed_loop, free_port, rpc_worker  # noqa: E402
+from server import BENCH_LUA, _loop, authenticate, clock, closed_loop, free_port, rpc_worker, start_server  # noqa: E402
 
 ENTRIES = 1000
 SOCIAL_LUA = """
@@ -52,28 +49,6 @@ nk.register_rpc(function(ctx, payload)
   return tostring(#nk.group_users_list(p.group, p.limit))
 end, "bench_social.group_users")
 """
-
-
-def start(tmp: Path, port: int, extra: list[str]) -> subprocess.Popen:
-    modules = tmp / "modules"
-    modules.mkdir()
-    shutil.copy(BENCH_LUA, modules / "bench.lua")
-    (modules / "bench_social.lua").write_text(SOCIAL_LUA)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "host", "--data_dir", str(tmp / "data"), "--runtime.path", str(modules),
-         "--socket.address", "127.0.0.1", "--socket.port", str(port), "--logger.level", "error",
-         "--runtime.hot_reload", "false", "--session.token_expiry_sec", "7200", *extra],
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def call(port: int, token: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -167,8 +142,10 @@ def run_engine(engine: str, rounds: int, warmup: float, window: float) -> dict[s
         cluster.start()
         extra = ["--database.address", cluster.create_database("bench")]
     tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-social-{engine}-"))
+    module = tmp / "bench_social.lua"
+    module.write_text(SOCIAL_LUA)
     port = free_port()
-    proc = start(tmp, port, extra)
+    proc = start_server(tmp, port, extra, lua=(BENCH_LUA, module))
     try:
         owner, owner_id, group = seed(port)
         tokens = authenticate(port, 16)
