@@ -170,12 +170,18 @@ def rpc_worker(port: int, tokens: list[str], rpc_id: str, payload: str, warmup: 
 
 
 def http_worker(port: int, conns: int, rpc_id: str, warmup: float, window: float, out: mp.Queue) -> None:
-    """Keep-alive HTTP/1.1 connections, one request outstanding each."""
+    """Keep-alive HTTP/1.1 connections, one RPC request outstanding each."""
     body = json.dumps(json.dumps({"hello": "world"})).encode()
     request = (
         f"POST /v2/rpc/{rpc_id}?http_key=defaulthttpkey HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+    request_worker(port, conns, request, warmup, window, out)
+
+
+def request_worker(port: int, conns: int, request: bytes, warmup: float, window: float, out: mp.Queue) -> None:
+    """Keep-alive HTTP/1.1 connections sending ``request`` (a whole HTTP request), one
+    outstanding each; a reply other than 200 counts as an error."""
 
     async def main() -> None:
         start = clock() + warmup

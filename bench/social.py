@@ -22,7 +22,6 @@ listing's CPU per call as a ratio to bench.echo's in the same round (the issue's
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
@@ -35,7 +34,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import BENCH_LUA, _loop, authenticate, clock, closed_loop, free_port, rpc_worker, start_server  # noqa: E402
+from server import BENCH_LUA, authenticate, closed_loop, free_port, request_worker, rpc_worker, start_server  # noqa: E402
 
 ENTRIES = 1000
 SOCIAL_LUA = """
@@ -82,35 +81,9 @@ def seed(port: int) -> tuple[str, str, str]:
 
 
 def rest_worker(port: int, token: str, path: str, conns: int, warmup: float, window: float, out) -> None:
-    """Keep-alive GETs with a session token, one outstanding per connection."""
+    """Keep-alive GETs of ``path`` with a session token, one outstanding per connection."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-
-    async def main() -> None:
-        start_at = clock() + warmup
-        stop = start_at + window
-        latencies: list[float] = []
-        errors = 0
-
-        async def run_conn() -> None:
-            nonlocal errors
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            while clock() < stop:
-                t0 = clock()
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                await reader.readexactly(length)
-                t1 = clock()
-                if not head.startswith(b"HTTP/1.1 200"):
-                    errors += 1
-                if start_at <= t0 and t1 <= stop:
-                    latencies.append(t1 - t0)
-            writer.close()
-
-        await asyncio.gather(*(run_conn() for _ in range(conns)))
-        out.put({"latencies": latencies, "errors": errors})
-
-    _loop().run_until_complete(main())
+    request_worker(port, conns, request, warmup, window, out)
 
 
 def scenarios(port: int, tokens: list[str], owner: str, owner_id: str, group: str) -> list[tuple[str, object, list[tuple]]]:

@@ -18,11 +18,11 @@ import orjson
 from ...errors import ApiError, Code
 from ...net.api import Route
 from ...net.api_account import rfc3339, user_json
-from ...net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, int_query, ok
+from ...net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, ok
 from ...net.http import Request, Response
 from ...net.tokens import SessionClaims
 from ...storage import DatabaseError
-from ..users.rest import strings
+from ..rest_fields import field, page_query, page_reply, query_strings, strings
 from .core import NAME, Friend, FriendsCore
 
 __all__ = ["ROUTES", "friend_json"]
@@ -36,44 +36,22 @@ def friend_json(friend: Friend) -> dict[str, Any]:
     }
 
 
-def _int(payload: dict[str, Any], name: str) -> int | None:
-    value = payload.get(name)
-    if value is not None and (type(value) is not int):
-        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for field {name}.")
-    return value
-
-
 @endpoint
 async def list_friends(services: Any, request: Request) -> Response:
     claims = authenticate_bearer(services, request)
-    payload: dict[str, Any] = {}
-    for name in ("limit", "state"):
-        value = int_query(request, name)
-        if value is not None:
-            payload[name] = value
-    if request.query_one("cursor"):
-        payload["cursor"] = request.query_one("cursor")
-    payload = await before_hook(services, "ListFriends", request, payload, claims)
-    limit, state = _int(payload, "limit"), _int(payload, "state")
+    payload = await before_hook(services, "ListFriends", request, page_query(request), claims)
+    limit, state = field(payload, "limit", int), field(payload, "state", int)
     if limit is not None and not 1 <= limit <= 1000:
         raise ApiError(Code.INVALID_ARGUMENT, "Invalid limit - limit must be between 1 and 1000.")
     if state is not None and not 0 <= state <= 3:
         raise ApiError(Code.INVALID_ARGUMENT, "Invalid state - state must be between 0 and 3.")
-    cursor = payload.get("cursor") or ""
-    if not isinstance(cursor, str):
-        raise ApiError(Code.INVALID_ARGUMENT, "Invalid value for field cursor.")
+    cursor = field(payload, "cursor", str) or ""
     core: FriendsCore = services.features[NAME]
     try:
         friends, next_cursor = await core.list(claims.user_id, 1000 if limit is None else limit, state, cursor)
     except DatabaseError:
         raise ApiError(Code.INTERNAL, "Error while trying to list friends.") from None
-    body: dict[str, Any] = {}
-    if friends:
-        body["friends"] = [friend_json(f) for f in friends]
-    if next_cursor:
-        body["cursor"] = next_cursor
-    await after_hook(services, "ListFriends", request, body, payload, claims)
-    return ok(body)
+    return await page_reply(services, "ListFriends", request, payload, claims, "friends", [friend_json(f) for f in friends], next_cursor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +82,7 @@ def _changer(change: _Change) -> Callable[[Any, Request], Awaitable[Response]]:
     @endpoint
     async def handler(services: Any, request: Request) -> Response:
         claims = authenticate_bearer(services, request)
-        payload: dict[str, Any] = {}
-        for name in ("ids", "usernames"):
-            if request.query.get(name):
-                payload[name] = list(request.query[name])
+        payload = query_strings(request, "ids", "usernames")
         if change.hook == "AddFriends" and request.query_one("metadata"):
             payload["metadata"] = request.query_one("metadata")
         payload = await before_hook(services, change.hook, request, payload, claims)

@@ -23,7 +23,7 @@ from ...net.api_support import (
 from ...net.http import Request, Response
 from ...net.tokens import SessionClaims
 from ...storage import DatabaseError
-from ..users.rest import strings
+from ..rest_fields import field, page_query, page_reply, query_strings, strings
 from . import core as rules
 from .core import NAME, GroupError, GroupsCore, Search
 from .store import Group
@@ -76,13 +76,6 @@ def _group_id(payload: dict[str, Any]) -> str:
         raise ApiError(Code.INVALID_ARGUMENT, "Group ID must be a valid ID.") from None
 
 
-def _field(payload: dict[str, Any], name: str, kind: type) -> Any:
-    value = payload.get(name)
-    if value is not None and type(value) is not kind:
-        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for field {name}.")
-    return value
-
-
 _PERMISSION = (Code.NOT_FOUND, "Group not found or permission denied.")
 _FULL = (Code.INVALID_ARGUMENT, "Group is full.")
 
@@ -102,14 +95,14 @@ async def create_group(services: Any, request: Request) -> Response:
     texts = {name: str_field(payload, name) for name in ("name", "description", "lang_tag", "avatar_url")}
     if texts["name"] == "":
         raise ApiError(Code.INVALID_ARGUMENT, "Group name must be set.")
-    max_count = _field(payload, "max_count", int) or 0
+    max_count = field(payload, "max_count", int) or 0
     if max_count < 0:
         raise ApiError(Code.INVALID_ARGUMENT, "Group max count must be >= 1 when set.")
     core: GroupsCore = services.features[NAME]
     with _Failed("Error while trying to create group.", {rules.NAME_IN_USE: (Code.ALREADY_EXISTS, "Group name is in use.")}):
         group = await core.create(
             claims.user_id, texts["name"], lang_tag=texts["lang_tag"], description=texts["description"],
-            avatar_url=texts["avatar_url"], open=bool(_field(payload, "open", bool)), max_count=max_count or 100,
+            avatar_url=texts["avatar_url"], open=bool(field(payload, "open", bool)), max_count=max_count or 100,
         )
     out = group_json(group)
     await after_hook(services, "CreateGroup", request, out, payload, claims)
@@ -127,7 +120,7 @@ async def update_group(services: Any, request: Request) -> Response:
             payload[name] = value
     payload = await before_hook(services, "UpdateGroup", request, payload, claims)
     group_id = _group_id(payload)
-    fields = {name: _field(payload, name, str) for name in ("name", "description", "lang_tag", "avatar_url")}
+    fields = {name: field(payload, name, str) for name in ("name", "description", "lang_tag", "avatar_url")}
     if fields["name"] == "":
         raise ApiError(Code.INVALID_ARGUMENT, "Group name cannot be empty.")
     if fields["lang_tag"] == "":
@@ -139,7 +132,7 @@ async def update_group(services: Any, request: Request) -> Response:
         rules.NOT_UPDATED: (Code.INVALID_ARGUMENT, "No new fields in group update."),
         rules.NAME_IN_USE: (Code.INVALID_ARGUMENT, "Group name is in use."),
     }):
-        await core.update(group_id, claims.user_id, open=_field(payload, "open", bool), **fields)
+        await core.update(group_id, claims.user_id, open=field(payload, "open", bool), **fields)
     await after_hook(services, "UpdateGroup", request, {}, payload, claims)
     return ok({})
 
@@ -188,9 +181,7 @@ def _users_action(action: _UsersAction) -> Any:
     @endpoint
     async def handler(services: Any, request: Request) -> Response:
         claims = authenticate_bearer(services, request)
-        payload: dict[str, Any] = {"group_id": request.path_params["group_id"]}
-        if request.query.get("user_ids"):
-            payload["user_ids"] = list(request.query["user_ids"])
+        payload: dict[str, Any] = {"group_id": request.path_params["group_id"], **query_strings(request, "user_ids")}
         payload = await before_hook(services, action.hook, request, payload, claims)
         group_id = _group_id(payload)
         ids = strings(payload, "user_ids")
@@ -217,24 +208,13 @@ def _users_action(action: _UsersAction) -> Any:
 # Listings ------------------------------------------------------------------------------
 
 
-def _edge_query(request: Request, owner: str) -> dict[str, Any]:
-    payload: dict[str, Any] = {owner: request.path_params[owner]}
-    for name in ("limit", "state"):
-        value = int_query(request, name)
-        if value is not None:
-            payload[name] = value
-    if request.query_one("cursor"):
-        payload["cursor"] = request.query_one("cursor")
-    return payload
-
-
 def _page_args(payload: dict[str, Any]) -> tuple[int, int | None, str]:
-    limit, state = _field(payload, "limit", int), _field(payload, "state", int)
+    limit, state = field(payload, "limit", int), field(payload, "state", int)
     if limit is not None and not 1 <= limit <= 100:
         raise ApiError(Code.INVALID_ARGUMENT, "Invalid limit - limit must be between 1 and 100.")
     if state is not None and not 0 <= state <= 4:
         raise ApiError(Code.INVALID_ARGUMENT, "Invalid state - state must be between 0 and 4.")
-    return 100 if limit is None else limit, state, _field(payload, "cursor", str) or ""
+    return 100 if limit is None else limit, state, field(payload, "cursor", str) or ""
 
 
 _CURSOR = (Code.INVALID_ARGUMENT, "Cursor is invalid.")
@@ -243,25 +223,20 @@ _CURSOR = (Code.INVALID_ARGUMENT, "Cursor is invalid.")
 @endpoint
 async def list_group_users(services: Any, request: Request) -> Response:
     claims = authenticate_bearer(services, request)
-    payload = await before_hook(services, "ListGroupUsers", request, _edge_query(request, "group_id"), claims)
+    payload = await before_hook(services, "ListGroupUsers", request, page_query(request, group_id=request.path_params["group_id"]), claims)
     group_id = _group_id(payload)
     limit, state, cursor = _page_args(payload)
     core: GroupsCore = services.features[NAME]
     with _Failed("Error while trying to list users in a group.", {rules.USERS_CURSOR: _CURSOR}):
         rows, next_cursor = await core.group_users(group_id, limit, state, cursor)
-    body: dict[str, Any] = {}
-    if rows:
-        body["group_users"] = [{"user": user_json(r.user, r.online), "state": r.state} for r in rows]
-    if next_cursor:
-        body["cursor"] = next_cursor
-    await after_hook(services, "ListGroupUsers", request, body, payload, claims)
-    return ok(body)
+    items = [{"user": user_json(r.user, r.online), "state": r.state} for r in rows]
+    return await page_reply(services, "ListGroupUsers", request, payload, claims, "group_users", items, next_cursor)
 
 
 @endpoint
 async def list_user_groups(services: Any, request: Request) -> Response:
     claims = authenticate_bearer(services, request)
-    payload = await before_hook(services, "ListUserGroups", request, _edge_query(request, "user_id"), claims)
+    payload = await before_hook(services, "ListUserGroups", request, page_query(request, user_id=request.path_params["user_id"]), claims)
     text = payload.get("user_id") or ""
     if not isinstance(text, str) or text == "":
         raise ApiError(Code.INVALID_ARGUMENT, "User ID must be set.")
@@ -273,13 +248,8 @@ async def list_user_groups(services: Any, request: Request) -> Response:
     core: GroupsCore = services.features[NAME]
     with _Failed("Error while trying to list groups for a user.", {rules.GROUPS_CURSOR: _CURSOR}):
         rows, next_cursor = await core.user_groups(user_id, limit, state, cursor)
-    body: dict[str, Any] = {}
-    if rows:
-        body["user_groups"] = [{"group": group_json(r.group), "state": r.state} for r in rows]
-    if next_cursor:
-        body["cursor"] = next_cursor
-    await after_hook(services, "ListUserGroups", request, body, payload, claims)
-    return ok(body)
+    items = [{"group": group_json(r.group), "state": r.state} for r in rows]
+    return await page_reply(services, "ListUserGroups", request, payload, claims, "user_groups", items, next_cursor)
 
 
 @endpoint
@@ -297,23 +267,17 @@ async def list_groups(services: Any, request: Request) -> Response:
     if is_open is not None:
         payload["open"] = is_open
     payload = await before_hook(services, "ListGroups", request, payload, claims)
-    limit = _field(payload, "limit", int)
+    limit = field(payload, "limit", int)
     if limit is not None and not 1 <= limit <= 100:
         raise ApiError(Code.INVALID_ARGUMENT, "Invalid limit - limit must be between 1 and 100.")
     query = Search(
-        _field(payload, "name", str) or "", _field(payload, "lang_tag", str) or "", _field(payload, "open", bool),
-        _field(payload, "members", int),
+        field(payload, "name", str) or "", field(payload, "lang_tag", str) or "", field(payload, "open", bool),
+        field(payload, "members", int),
     )
     core: GroupsCore = services.features[NAME]
     with _Failed("Error while trying to list groups.", {}):
-        groups, next_cursor = await core.search(query, 100 if limit is None else limit, _field(payload, "cursor", str) or "")
-    body: dict[str, Any] = {}
-    if groups:
-        body["groups"] = [group_json(g) for g in groups]
-    if next_cursor:
-        body["cursor"] = next_cursor
-    await after_hook(services, "ListGroups", request, body, payload, claims)
-    return ok(body)
+        groups, next_cursor = await core.search(query, 100 if limit is None else limit, field(payload, "cursor", str) or "")
+    return await page_reply(services, "ListGroups", request, payload, claims, "groups", [group_json(g) for g in groups], next_cursor)
 
 
 def _users_route(verb: str, action: _UsersAction) -> Route:

@@ -16,29 +16,16 @@ from ...net.api_account import user_json
 from ...net.api_support import after_hook, authenticate_bearer, before_hook, endpoint, ok
 from ...net.http import Request, Response
 from ...storage import DatabaseError
+from ..rest_fields import query_strings, strings
 from .core import NAME, UsersCore
 
-__all__ = ["ROUTES", "strings"]
-
-
-def strings(payload: dict[str, Any], name: str) -> list[str]:
-    """A ``repeated string`` field of a (possibly hook-rewritten) request."""
-    value = payload.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for field {name}.")
-    return value
+__all__ = ["ROUTES"]
 
 
 @endpoint
 async def get_users(services: Any, request: Request) -> Response:
     claims = authenticate_bearer(services, request)
-    payload: dict[str, Any] = {}
-    for name in ("ids", "usernames", "facebook_ids"):
-        if request.query.get(name):
-            payload[name] = list(request.query[name])
-    payload = await before_hook(services, "GetUsers", request, payload, claims)
+    payload = await before_hook(services, "GetUsers", request, query_strings(request, "ids", "usernames", "facebook_ids"), claims)
     ids, usernames = strings(payload, "ids"), strings(payload, "usernames")
     strings(payload, "facebook_ids")
     body: dict[str, Any] = {}
