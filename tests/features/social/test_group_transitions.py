@@ -183,3 +183,16 @@ async def test_racing_joins_never_overfill_a_group(world) -> None:
     assert sum(r is None for r in results) == 2
     assert all(isinstance(r, GroupError) and r.reason == "group is full" for r in results if r is not None)
     assert await _edge_count(world, gid) == 3
+
+
+async def test_names_are_unique(world) -> None:
+    owner = await world.user("owner")
+    first = await world.groups.create(owner, "Knights")
+    await world.groups.create(owner, "Rooks")
+    for call in (world.groups.create(owner, "Knights"), world.groups.update(first.id, owner, name="Rooks")):
+        with pytest.raises(GroupError) as info:
+            await call
+        assert info.value.reason == "group name in use"
+    await world.groups.update(first.id, None, name="Bishops", description="", metadata='{"a": 1}', max_count=7)
+    (group,) = await world.groups.get([first.id])
+    assert (group.name, group.description, group.max_count) == ("Bishops", "", 7)
