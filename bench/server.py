@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import threading
 import json
@@ -38,7 +39,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -84,6 +87,36 @@ def start_server(
             time.sleep(0.1)
     proc.kill()
     raise SystemExit("server did not start")
+
+
+@contextlib.contextmanager
+def postgres_cluster(engine: str) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (tests/pg.py, fsync on) for ``engine`` "postgres"; None
+    for SQLite. Destroyed on the way out."""
+    if engine != "postgres":
+        yield None
+        return
+    from tests.pg import Cluster
+
+    cluster = Cluster(fsync=True)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def engines_main(doc: str, run: Callable[[str, int, float, float], None]) -> None:
+    """The command line of the per-engine benchmarks: ``run(engine, rounds, warmup, window)``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--window", type=float, default=3.0)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    args = parser.parse_args()
+    for engine in args.engines.split(","):
+        run(engine, args.rounds, args.warmup, args.window)
 
 
 def cpu_seconds(pid: int) -> float:

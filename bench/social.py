@@ -21,7 +21,6 @@ listing's CPU per call as a ratio to bench.echo's in the same round (the issue's
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -34,7 +33,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import BENCH_LUA, authenticate, closed_loop, free_port, request_worker, rpc_worker, start_server  # noqa: E402
+from server import (  # noqa: E402
+    BENCH_LUA, authenticate, closed_loop, engines_main, free_port, postgres_cluster, request_worker, rpc_worker, start_server,
+)
 
 ENTRIES = 1000
 SOCIAL_LUA = """
@@ -105,34 +106,25 @@ def scenarios(port: int, tokens: list[str], owner: str, owner_id: str, group: st
 
 
 def run_engine(engine: str, rounds: int, warmup: float, window: float) -> dict[str, list[dict]]:
-    cluster = None
-    extra: list[str] = []
-    if engine == "postgres":
-        from tests.pg import Cluster
-
-        cluster = Cluster(fsync=True)
-        cluster.init()
-        cluster.start()
-        extra = ["--database.address", cluster.create_database("bench")]
-    tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-social-{engine}-"))
-    module = tmp / "bench_social.lua"
-    module.write_text(SOCIAL_LUA)
-    port = free_port()
-    proc = start_server(tmp, port, extra, lua=(BENCH_LUA, module))
-    try:
-        owner, owner_id, group = seed(port)
-        tokens = authenticate(port, 16)
-        plan = scenarios(port, tokens, owner, owner_id, group)
-        results: dict[str, list[dict]] = {name: [] for name, _, _ in plan}
-        for _ in range(rounds):
-            for name, worker, splits in plan:
-                results[name].append(closed_loop(proc.pid, worker, splits, warmup, window))
-        return results
-    finally:
-        proc.terminate()
-        proc.wait()
-        if cluster is not None:
-            cluster.destroy()
+    with postgres_cluster(engine) as cluster:
+        extra = ["--database.address", cluster.create_database("bench")] if cluster else []
+        tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-social-{engine}-"))
+        module = tmp / "bench_social.lua"
+        module.write_text(SOCIAL_LUA)
+        port = free_port()
+        proc = start_server(tmp, port, extra, lua=(BENCH_LUA, module))
+        try:
+            owner, owner_id, group = seed(port)
+            tokens = authenticate(port, 16)
+            plan = scenarios(port, tokens, owner, owner_id, group)
+            results: dict[str, list[dict]] = {name: [] for name, _, _ in plan}
+            for _ in range(rounds):
+                for name, worker, splits in plan:
+                    results[name].append(closed_loop(proc.pid, worker, splits, warmup, window))
+            return results
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 def report(engine: str, results: dict[str, list[dict]]) -> None:
@@ -150,14 +142,7 @@ def report(engine: str, results: dict[str, list[dict]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--window", type=float, default=3.0)
-    parser.add_argument("--engines", default="sqlite,postgres")
-    args = parser.parse_args()
-    for engine in args.engines.split(","):
-        report(engine, run_engine(engine, args.rounds, args.warmup, args.window))
+    engines_main(__doc__, lambda engine, *run: report(engine, run_engine(engine, *run)))
 
 
 if __name__ == "__main__":

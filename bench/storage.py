@@ -26,7 +26,6 @@ with initdb/pg_ctl (tests/pg.py), fsync on.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import BENCH_LUA, _loop, authenticate, closed_loop, clock, free_port, rpc_worker, start_server  # noqa: E402
+from server import (  # noqa: E402
+    BENCH_LUA, _loop, authenticate, closed_loop, clock, engines_main, free_port, postgres_cluster, rpc_worker, start_server,
+)
 
 STORAGE_LUA = ROOT / "lua_modules" / "bench_storage.lua"
 
@@ -140,40 +141,31 @@ def core_writes(engine: str, address: str, rounds: int, window: float) -> tuple[
 
 
 def run_engine(engine: str, rounds: int, warmup: float, window: float) -> dict[str, list[dict]]:
-    cluster = None
-    extra: list[str] = []
-    if engine == "postgres":
-        from tests.pg import Cluster
-
-        cluster = Cluster(fsync=True)
-        cluster.init()
-        cluster.start()
-        extra = ["--database.address", cluster.create_database("bench")]
-    many, one = core_writes(engine, cluster.create_database("bench_core") if cluster else "", rounds, window)
-    print(f"\n{engine}: database layer, StorageCore.write of one object, durable on return:")
-    print(f"  64 writers {statistics.median(many):,.0f} writes/s, 1 writer {statistics.median(one):,.0f} writes/s: "
-          f"ratio median {statistics.median(m / o for m, o in zip(many, one)):.1f} "
-          f"(rounds {', '.join(f'{m / o:.1f}' for m, o in zip(many, one))})")
-    tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-{engine}-"))
-    port = free_port()
-    proc = start_server(tmp, port, extra, lua=(BENCH_LUA, STORAGE_LUA))
-    try:
-        tokens = authenticate(port, 64)
-        # Every socket's object exists before reads are measured.
-        closed_loop(proc.pid, rpc_worker, [(port, tokens, "bench_storage.write", "")], 0.2, 0.5)
-        results: dict[str, list[dict]] = {name: [] for name, _, _ in SCENARIOS}
-        for _ in range(rounds):
-            for name, rpc, sockets in SCENARIOS:
-                half = max(1, sockets // 2)
-                splits = [(port, tokens[:half], rpc, "")] + ([(port, tokens[half:sockets], rpc, "")] if sockets > 1 else [])
-                worker = rest_write_worker if rpc.startswith("PUT") else rpc_worker
-                results[name].append(closed_loop(proc.pid, worker, splits, warmup, window))
-        return results
-    finally:
-        proc.terminate()
-        proc.wait()
-        if cluster is not None:
-            cluster.destroy()
+    with postgres_cluster(engine) as cluster:
+        extra = ["--database.address", cluster.create_database("bench")] if cluster else []
+        many, one = core_writes(engine, cluster.create_database("bench_core") if cluster else "", rounds, window)
+        print(f"\n{engine}: database layer, StorageCore.write of one object, durable on return:")
+        print(f"  64 writers {statistics.median(many):,.0f} writes/s, 1 writer {statistics.median(one):,.0f} writes/s: "
+              f"ratio median {statistics.median(m / o for m, o in zip(many, one)):.1f} "
+              f"(rounds {', '.join(f'{m / o:.1f}' for m, o in zip(many, one))})")
+        tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-{engine}-"))
+        port = free_port()
+        proc = start_server(tmp, port, extra, lua=(BENCH_LUA, STORAGE_LUA))
+        try:
+            tokens = authenticate(port, 64)
+            # Every socket's object exists before reads are measured.
+            closed_loop(proc.pid, rpc_worker, [(port, tokens, "bench_storage.write", "")], 0.2, 0.5)
+            results: dict[str, list[dict]] = {name: [] for name, _, _ in SCENARIOS}
+            for _ in range(rounds):
+                for name, rpc, sockets in SCENARIOS:
+                    half = max(1, sockets // 2)
+                    splits = [(port, tokens[:half], rpc, "")] + ([(port, tokens[half:sockets], rpc, "")] if sockets > 1 else [])
+                    worker = rest_write_worker if rpc.startswith("PUT") else rpc_worker
+                    results[name].append(closed_loop(proc.pid, worker, splits, warmup, window))
+            return results
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 def summary(runs: list[dict]) -> dict:
@@ -203,14 +195,7 @@ def report(engine: str, results: dict[str, list[dict]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--window", type=float, default=3.0)
-    parser.add_argument("--engines", default="sqlite,postgres")
-    args = parser.parse_args()
-    for engine in args.engines.split(","):
-        report(engine, run_engine(engine, args.rounds, args.warmup, args.window))
+    engines_main(__doc__, lambda engine, *run: report(engine, run_engine(engine, *run)))
 
 
 if __name__ == "__main__":
