@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ApiError, Code
+from ...ids import random_uuid4
 from ...streams import StreamId, StreamManager, StreamMode
 from .rows import Change, NotificationRows
 
@@ -77,10 +79,17 @@ class Notification:
 
 
 def _rfc3339(micros: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(micros // 1_000_000))
+    return _whole_second(micros // 1_000_000)
 
 
+@functools.lru_cache(maxsize=1024)
+def _whole_second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+@functools.lru_cache(maxsize=65536)
 def notification_stream(user_id: str) -> StreamId:
+    """Cached: a batch to many users would parse each id again in StreamId."""
     return StreamId(StreamMode.NOTIFICATIONS, user_id)
 
 
@@ -95,19 +104,21 @@ class NotificationsCore:
 
     # Building ----------------------------------------------------------------------------
 
-    def _now(self) -> int:
-        now = max(time.time_ns() // 1000, self._last_time + 1)
-        self._last_time = now
-        return now
-
-    def _stamp(self, draft: Draft) -> Notification:
-        if draft.persistent:
-            if len(draft.subject) > MAX_SUBJECT:
-                raise ApiError(Code.INVALID_ARGUMENT, f"subject must be {MAX_SUBJECT} characters or less to be persistent")
-            if draft.code not in CODE_RANGE:
-                raise ApiError(Code.INVALID_ARGUMENT, "code must be between -32768 and 32767 to be persistent")
-        sender = "" if draft.sender_id == SYSTEM_SENDER else draft.sender_id
-        return Notification(str(uuid.uuid4()), draft.user_id, draft.subject, draft.content, draft.code, sender, self._now(), draft.persistent)
+    def _stamp(self, drafts: Iterable[Draft]) -> list[Notification]:
+        """Ids and times for a batch: one clock read, then strictly increasing microseconds."""
+        clock = max(time.time_ns() // 1000, self._last_time + 1)
+        out = []
+        for draft in drafts:
+            if draft.persistent:
+                if len(draft.subject) > MAX_SUBJECT:
+                    raise ApiError(Code.INVALID_ARGUMENT, f"subject must be {MAX_SUBJECT} characters or less to be persistent")
+                if draft.code not in CODE_RANGE:
+                    raise ApiError(Code.INVALID_ARGUMENT, "code must be between -32768 and 32767 to be persistent")
+            sender = "" if draft.sender_id == SYSTEM_SENDER else draft.sender_id
+            out.append(Notification(random_uuid4(), draft.user_id, draft.subject, draft.content, draft.code, sender, clock, draft.persistent))
+            clock += 1
+        self._last_time = clock - 1
+        return out
 
     # Sending -----------------------------------------------------------------------------
 
@@ -116,7 +127,7 @@ class NotificationsCore:
 
         Raises ApiError before anything is stored or sent when one of them cannot be stored.
         """
-        notifications = [self._stamp(d) for d in drafts]
+        notifications = self._stamp(drafts)
         stored = [n for n in notifications if n.persistent]
         if stored:
             await self.rows.insert(stored)
@@ -136,11 +147,11 @@ class NotificationsCore:
         sessions stay silent, unlike Nakama's send-all). Persistent: every account gets its own
         copy, stored and delivered a page of users at a time in the background."""
         if not persistent:
-            sent = self._stamp(Draft("", subject, content, code))
+            [sent] = self._stamp([Draft("", subject, content, code)])
             for user_id in self._online_users():
                 self.deliver([Notification(sent.id, user_id, subject, content, code, "", sent.create_time, False)])
             return
-        self._stamp(Draft("", subject, content, code, persistent=True))  # refuse what cannot be stored now
+        self._stamp([Draft("", subject, content, code, persistent=True)])  # refuse what cannot be stored now
         task = asyncio.get_running_loop().create_task(self._send_all_stored(subject, content, code))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

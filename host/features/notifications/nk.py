@@ -8,6 +8,7 @@ in SQL) the call fails with a clear argument error instead.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -24,7 +25,13 @@ from .rows import Change
 __all__ = ["NK"]
 
 
+_CANONICAL = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
 def _uuid(value: Any, argn: int, text: str) -> str:
+    """A UUID argument in canonical form (the common case needs no parse), else ``text``."""
+    if type(value) is bytes and _CANONICAL.match(value):
+        return value.decode()
     try:
         return str(uuid.UUID(check_string(value, argn)))
     except (ValueError, NkArgError):
@@ -87,6 +94,7 @@ def _field(entry: Any, name: str, kind: type | tuple[type, ...], text: str) -> A
 
 
 def notifications_send(bridge: Bridge, notifications: Any) -> tuple[()]:
+    """Every error is #1, checked in Nakama's order: types first, then what must be present."""
     if lua_type(notifications) != "table":
         raise NkArgError(f"table expected, got {type_name(notifications)}", 1)
     drafts = []
@@ -95,31 +103,26 @@ def notifications_send(bridge: Bridge, notifications: Any) -> tuple[()]:
         if lua_type(entry) != "table":
             raise NkArgError("expects a valid set of notifications", 1)
         subject = _field(entry, "subject", bytes, "expects subject to be string")
-        if lua_type(entry[b"content"]) not in (None, "table"):
+        raw_content = entry[b"content"]
+        if lua_type(raw_content) not in (None, "table"):
             raise NkArgError("expects content to be a table", 1)
         code = _field(entry, "code", (int, float), "expects code to be number")
         persistent = _field(entry, "persistent", bool, "expects persistent to be boolean")
         raw_uid, raw_sender = entry[b"user_id"], entry[b"sender_id"]
         if code is not None and code <= 0:
             raise NkArgError("expects code to number above 0", 1)
-        if raw_uid is not None:
-            _uuid(raw_uid, 1, "expects user_id to be a valid UUID")
-        if raw_sender is not None:
-            _uuid(raw_sender, 1, "expects sender_id to be a valid UUID")
+        uid = _uuid(raw_uid, 1, "expects user_id to be a valid UUID") if raw_uid is not None else None
+        sender = _uuid(raw_sender, 1, "expects sender_id to be a valid UUID") if raw_sender is not None else ""
         if not subject:
             raise NkArgError("expects subject to be provided and to be non-empty", 1)
-        if entry[b"content"] is None:
+        if raw_content is None:
             raise NkArgError("expects content to be provided and be valid JSON", 1)
-        content = _content(entry[b"content"], 1, "expects content to be provided and be valid JSON")
-        if raw_uid is None:
+        content = _content(raw_content, 1, "expects content to be provided and be valid JSON")
+        if uid is None:
             raise NkArgError("expects user_id to be provided and be a valid UUID", 1)
         if code is None:
             raise NkArgError("expects code to be provided and be a number above 0", 1)
-        drafts.append(Draft(
-            _uuid(raw_uid, 1, "expects user_id to be a valid UUID"), subject.decode("utf-8", "replace"), content, int(code),
-            _uuid(raw_sender, 1, "expects sender_id to be a valid UUID") if raw_sender is not None else "",
-            bool(persistent),
-        ))
+        drafts.append(Draft(uid, subject.decode("utf-8", "replace"), content, int(code), sender, bool(persistent)))
     _send(bridge, "notifications_send", drafts)
     return ()
 

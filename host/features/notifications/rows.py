@@ -44,13 +44,14 @@ class NotificationRows(Protocol):
 # The SQL engine ---------------------------------------------------------------------------
 
 MIGRATIONS = [
-    # 1: Nakama's notification table; create_time in microseconds (the list order), code SMALLINT.
+    # 1: Nakama's notification table; create_time in microseconds (the list order), code SMALLINT,
+    # content TEXT (Nakama: JSONB, which PostgreSQL hands back reformatted).
     """
     CREATE TABLE notification (
         id          {uuid} NOT NULL UNIQUE,
         user_id     {uuid} NOT NULL,
         subject     VARCHAR(255) NOT NULL,
-        content     {json} NOT NULL,
+        content     TEXT NOT NULL,  -- the JSON text as sent: the same bytes live and when listed, on both engines
         code        SMALLINT NOT NULL,
         sender_id   {uuid} NOT NULL,
         create_time BIGINT NOT NULL,
