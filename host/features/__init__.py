@@ -30,7 +30,9 @@ from typing import Any
 
 __all__ = ["Feature", "PACKAGES", "build_features", "nk_functions", "feature_schemas"]
 
-PACKAGES: tuple[str, ...] = ("storage", "status", "notifications", "users", "friends", "groups", "parties", "matches")
+PACKAGES: tuple[str, ...] = (
+    "storage", "status", "notifications", "users", "friends", "groups", "wallets", "parties", "matches",
+)
 """The built-in feature packages under host.features, in build order (a feature may use
 the cores of those built before it, through ``services.features``)."""
 

@@ -3,8 +3,9 @@
 Every stream operation runs on the loop thread (the engine is single-threaded). A worker
 reaches it through its outbox: fire-and-forget operations with ``post``, ones that need an
 answer with ``ask`` (the worker blocks until the loop answers or the call's deadline
-passes; the loop never waits on a worker), and coroutines (a feature core's database work)
-with ``run``. A built-in feature's nk functions find its core with ``feature``.
+passes; the loop never waits on a worker), and coroutines with ``run``. A feature core's
+database work goes through ``run_core``, which skips the loop where the engine allows it.
+A built-in feature's nk functions find its core with ``feature``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ApiError
+from ..storage import DatabaseError
+from ..storage.database import drive
 from ..streams.manager import StreamManager
 from .context import HostOps
 from .convert import type_name
@@ -70,6 +74,20 @@ class Bridge:
             return outbox.ask_async(self.vm.deadline - time.monotonic(), fn, *args)
         except LoopTimeout:
             raise NkArgError(f"{fname}: the server did not answer before the call's deadline") from None
+
+    def run_core(self, fname: str, failure: str, db: Any, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """A feature core's coroutine ``fn(*args)`` on database ``db``: driven right here on
+        the worker where the engine allows it (``db.blocking``: SQLite, no hand-off to the
+        loop), else awaited on the loop. A refusal (``ApiError``) or a database failure is the
+        Lua error ``"<failure>: <why>"``, as Nakama's RaiseError texts read."""
+        try:
+            if db.blocking:
+                return drive(fn(*args), timeout=self.vm.deadline - time.monotonic())
+            return self.run(fname, fn, *args)
+        except ApiError as exc:
+            raise NkArgError(f"{failure}: {exc.message}") from None
+        except DatabaseError as exc:
+            raise NkArgError(f"{failure}: {exc}") from None
 
     def feature(self, fname: str, name: str) -> Any:
         """The core of the built-in feature ``name``, or a clear error where there is none

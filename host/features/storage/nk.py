@@ -2,26 +2,22 @@
 
 Server code bypasses permissions. Arguments are checked on the worker with Nakama's texts
 (runtime_lua_nakama.go). The core's database work runs right on the worker where the engine
-allows it (``Database.blocking``: SQLite), else on the loop through ``bridge.run``. A list
+allows it (``Database.blocking``: SQLite), else on the loop (``Bridge.run_core``). A list
 argument without an array part (one object table passed without the wrapping list) reads and
 writes nothing and returns ``{}`` (⚠ Nakama does the same; a test pins it).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from host.errors import ApiError
 from host.runtime.bridge import Bridge
 from host.runtime.convert import Ready, from_lua, lua_type
 from host.runtime.errors import NkArgError
 from host.runtime.nk_utils import json_decode
-from host.storage import DatabaseError
-from host.storage.database import drive
 
 from .core import NIL, ObjectId, StorageCore, StoredObject, WriteOp, parse_uuid
 
@@ -98,14 +94,7 @@ def _core(bridge: Bridge, fname: str) -> StorageCore:
 
 
 def _run(bridge: Bridge, fname: str, failure: str, core: StorageCore, call: Callable[..., Any], *args: Any) -> Any:
-    """The core's coroutine: driven right here on the worker when the engine allows it
-    (SQLite: no hand-off to the loop), else awaited on the loop."""
-    try:
-        if core.db.blocking:
-            return drive(call(*args), timeout=bridge.vm.deadline - time.monotonic())
-        return bridge.run(fname, call, *args)
-    except (ApiError, DatabaseError) as exc:
-        raise NkArgError(f"{failure}: {exc.message if isinstance(exc, ApiError) else exc}") from None
+    return bridge.run_core(fname, failure, core.db, call, *args)
 
 
 _TABLES: dict[tuple[str, str, str, str, int], dict[bytes, Any]] = {}
