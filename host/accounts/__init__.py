@@ -33,12 +33,14 @@ __all__ = [
     "authenticate_username",
     "account_for_refresh",
     "generate_username",
+    "check_username",
     "hash_password",
     "check_password",
 ]
 
 DEFAULT_BCRYPT_COST = 10  # Go's bcrypt.DefaultCost, which Nakama uses
 _BCRYPT_MAX = 72  # bcrypt reads only this many bytes of a password
+_USERNAME_MAX = 128  # bytes
 _USERNAME_ALPHABET = string.ascii_lowercase + string.ascii_uppercase
 
 _NOT_FOUND = "User account not found."
@@ -52,6 +54,15 @@ class AuthResult:
     user_id: str
     username: str
     created: bool
+
+
+def check_username(username: str) -> None:
+    """Nakama's rules for a username someone chose (invalidUsernameRegex: no control
+    characters; at most 128 bytes), with its texts (code 3)."""
+    if any(c < " " or c == "\x7f" for c in username):
+        raise ApiError(Code.INVALID_ARGUMENT, "Username invalid, no spaces or control characters allowed.")
+    if len(username.encode()) > _USERNAME_MAX:
+        raise ApiError(Code.INVALID_ARGUMENT, "Username invalid, must be 1-128 bytes.")
 
 
 def generate_username() -> str:

@@ -52,11 +52,6 @@ _EMAIL = re.compile(r".+@.+\..+")
 # Validation (Nakama's invalidCharsRegex / invalidUsernameRegex / emailRegex) ------------
 
 
-def _has_control(text: str) -> bool:
-    """POSIX [[:cntrl:]]: ASCII 0-31 and DEL."""
-    return any(c < " " or c == "\x7f" for c in text)
-
-
 def _has_space_or_control(text: str) -> bool:
     """[[:cntrl:]] or [[:space:]] (the ASCII space; the others are controls)."""
     return any(c <= " " or c == "\x7f" for c in text)
@@ -95,10 +90,7 @@ def _check_username(username: str) -> str:
     """The username to use: the given one if valid, a random one when empty."""
     if not username:
         return accounts.generate_username()
-    if _has_control(username):
-        raise _bad("Username invalid, no spaces or control characters allowed.")
-    if _size(username) > 128:
-        raise _bad("Username invalid, must be 1-128 bytes.")
+    accounts.check_username(username)
     return username
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "ok",
     "json_object",
     "str_field",
+    "opt_str_field",
     "map_field",
     "bool_query",
     "int_query",
@@ -109,6 +110,11 @@ def str_field(obj: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise ApiError(Code.INVALID_ARGUMENT, f"Invalid value for string field {name}: {_short(value)}")
     return value
+
+
+def opt_str_field(obj: dict[str, Any], name: str) -> str | None:
+    """A ``google.protobuf.StringValue`` field: None when absent or null, so "" can mean "clear"."""
+    return None if _get(obj, name) is None else str_field(obj, name)
 
 
 def map_field(obj: dict[str, Any], name: str) -> dict[str, str] | None:

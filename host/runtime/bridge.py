@@ -16,19 +16,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..errors import ApiError
 from ..storage import DatabaseError
 from ..storage.database import drive
 from ..streams.manager import StreamManager
 from .context import HostOps
-from .convert import type_name
+from .convert import from_lua, type_name
 from .errors import NkArgError
 from .outbox import LoopTimeout, Outbox
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
-__all__ = ["Services", "Bridge", "check_string", "check_uuid", "opt_bool", "opt_string", "lua_number_text"]
+__all__ = [
+    "Services", "Bridge", "check_string", "check_uuid", "opt_bool", "opt_string", "lua_number_text", "lua_map",
+    "lua_json_object",
+]
 
 
 @dataclass(slots=True)
@@ -160,3 +165,21 @@ def opt_string(value: Any, argn: int, default: str = "") -> str:
     if not isinstance(value, bytes):
         raise NkArgError(f"string expected, got {type_name(value)}", argn)
     return check_string(value, argn)
+
+
+def lua_map(table: Any) -> dict[str, Any]:
+    """A Lua table as RuntimeLuaConvertLuaTable makes it: always a map (array keys "1", "2"...).
+    Raises ValueError for values that cannot cross (functions)."""
+    value = from_lua(table)
+    if isinstance(value, list):
+        return {str(i + 1): v for i, v in enumerate(value)}
+    return value  # type: ignore[no-any-return]
+
+
+def lua_json_object(table: Any, argn: int | None, failure: str = "failed to convert metadata") -> str:
+    """A table as the JSON text of an object: keys sorted, compact (Go's json.Marshal). A value
+    that cannot cross is ``"<failure>: <why>"`` (about argument ``argn``; None: RaiseError)."""
+    try:
+        return orjson.dumps(lua_map(table), option=orjson.OPT_SORT_KEYS).decode()
+    except (ValueError, TypeError, orjson.JSONEncodeError) as exc:
+        raise NkArgError(f"{failure}: {exc}", argn) from None

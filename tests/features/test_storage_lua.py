@@ -11,21 +11,10 @@ import pytest
 
 from host.runtime.context import CallContext
 from host.runtime.errors import RpcError
+from tests.features.lua_eval import EVAL, eval_rpc
 
 REPO = Path(__file__).resolve().parents[2]
 USER = str(uuid.uuid4())
-
-# Each RPC runs the Lua expression in its payload and returns it as JSON (errors as {"error"}).
-EVAL = """
-local nk = require("nakama")
-local function eval(context, payload)
-  local fn = assert(loadstring("local nk, ctx = ...; return " .. payload))
-  local ok, a, b = pcall(fn, nk, context)
-  if not ok then return nk.json_encode({ error = a }) end
-  return nk.json_encode({ a = a, b = b })
-end
-nk.register_rpc(eval, "eval")
-"""
 
 
 @pytest.fixture
@@ -33,11 +22,9 @@ async def run(engine: str, start_server):
     app = await start_server(engine=engine, modules={"eval.lua": EVAL})
 
     async def run(expr: str) -> dict:
-        ctx = CallContext(user_id=USER, username="alice")
-        return json.loads(await app.services.runtime.call_rpc("eval", ctx, expr))
+        return await eval_rpc(app, CallContext(user_id=USER, username="alice"), expr)
 
     return run
-
 
 
 async def test_write_read_list_delete_round_trip(run) -> None:

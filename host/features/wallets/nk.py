@@ -20,9 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from host.runtime.bridge import Bridge, check_string, opt_bool, opt_string
+from host.runtime.bridge import Bridge, check_string, lua_json_object, lua_map, opt_bool, opt_string
 from host.runtime.convert import Ready, from_lua, lua_type, type_name
 from host.runtime.errors import NkArgError
 from host.runtime.nk_utils import json_decode
@@ -30,7 +28,7 @@ from host.runtime.nk_utils import json_decode
 from .changeset import INT64_MAX, INT64_MIN
 from .core import NAME, LedgerItem, WalletResult, WalletsCore, WalletUpdate
 
-__all__ = ["NK", "lua_map", "lua_json_object"]
+__all__ = ["NK"]
 
 _WHOLE = "expects changeset values to be whole numbers"
 
@@ -41,8 +39,9 @@ def _core(bridge: Bridge, fname: str) -> WalletsCore:
 
 def _uuid(value: Any, argn: int, text: str) -> str:
     """CheckString, then a UUID in any form Go's uuid.FromString takes (canonical out)."""
+    given = check_string(value, argn)
     try:
-        return str(uuid.UUID(check_string(value, argn)))
+        return str(uuid.UUID(given))
     except ValueError:
         raise NkArgError(text, argn) from None
 
@@ -51,23 +50,6 @@ def _check_table(value: Any, argn: int) -> Any:
     if lua_type(value) != "table":
         raise NkArgError(f"table expected, got {type_name(value)}", argn)
     return value
-
-
-def lua_map(table: Any) -> dict[str, Any]:
-    """A Lua table as RuntimeLuaConvertLuaTable makes it: always a map (array keys "1", "2"...).
-    Raises ValueError for values that cannot cross (functions)."""
-    value = from_lua(table)
-    if isinstance(value, list):
-        return {str(i + 1): v for i, v in enumerate(value)}
-    return value  # type: ignore[no-any-return]
-
-
-def lua_json_object(table: Any, argn: int, what: str = "metadata") -> str:
-    """A table as the JSON text of an object: keys sorted, compact (Go's json.Marshal)."""
-    try:
-        return orjson.dumps(lua_map(table), option=orjson.OPT_SORT_KEYS).decode()
-    except (ValueError, TypeError, orjson.JSONEncodeError) as exc:
-        raise NkArgError(f"failed to convert {what}: {exc}", argn) from None
 
 
 def _changeset(table: Any, argn: int) -> dict[str, int]:
@@ -179,8 +161,9 @@ def wallet_ledger_list(bridge: Bridge, user_id: Any = None, limit: Any = None, c
 def wallet_ledger_update(bridge: Bridge, item_id: Any = None, metadata: Any = None) -> Ready:
     """``wallet_ledger_update(id, metadata)`` -> the item, its metadata merged with ``metadata``."""
     lid = _uuid(item_id, 1, "expects a valid id")
+    _check_table(metadata, 2)
     try:
-        merge = lua_map(_check_table(metadata, 2))
+        merge = lua_map(metadata)
     except ValueError as exc:
         raise NkArgError(f"failed to convert metadata: {exc}", 2) from None
     core = _core(bridge, "wallet_ledger_update")
