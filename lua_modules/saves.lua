@@ -6,16 +6,9 @@
 -- The caller owns its saves (user_id = context.user_id); read 1 / write 0 keeps them out of
 -- clients' direct REST writes, so only this module changes them.
 local nk = require("nakama")
+local args = require("payload").object
 
 local COLLECTION = "saves"
-
-local function args(payload)
-  local ok, decoded = pcall(nk.json_decode, payload ~= "" and payload or "{}")
-  if not ok or type(decoded) ~= "table" then
-    error({ "payload must be a JSON object", 3 })
-  end
-  return decoded
-end
 
 local function slot_of(input)
   if type(input.slot) ~= "string" or input.slot == "" then

@@ -8,17 +8,10 @@
 -- claims the day with a storage object written with version "*" (it must not exist yet), so
 -- of two racing claims only one is paid. Every change goes to the ledger with its reason.
 local nk = require("nakama")
+local args = require("payload").object
 
 local DAILY_COINS = 100
 local PRICES = { sword = 250, shield = 150, potion = 40 }
-
-local function args(payload)
-  local ok, decoded = pcall(nk.json_decode, payload ~= "" and payload or "{}")
-  if not ok or type(decoded) ~= "table" then
-    error({ "payload must be a JSON object", 3 })
-  end
-  return decoded
-end
 
 local function daily(context, payload)
   local day = os.date("!%Y-%m-%d")

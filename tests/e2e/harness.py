@@ -4,7 +4,9 @@
 ``lua_modules/`` and a temporary data dir, waits until it is healthy and stops it (SIGTERM)
 when the module's tests are done. ``run_scenarios(script, port)`` runs a Node script built on
 ``harness.cjs`` and returns its ``{scenario: {ok, ...facts}}`` object. ``ok(results, name)``
-asserts one scenario passed and returns its facts.
+asserts one scenario passed and returns its facts. ``results_on_each_engine(script)`` is a
+module's ``results`` fixture for a feature with tables: the script against SQLite, then
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -85,3 +87,16 @@ def ok(results: dict[str, Any], name: str) -> dict[str, Any]:
     r = results[name]
     assert r["ok"], r.get("error")
     return r
+
+
+def results_on_each_engine(script: str) -> Any:
+    """A module-scoped ``results`` fixture: ``script``'s scenarios against a server of each engine."""
+    from tests.conftest import ENGINES, database_address
+
+    @pytest.fixture(scope="module", params=ENGINES)
+    def results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+        address = database_address(request, request.param)
+        with nkhost_process(tmp_path_factory, "--database.address", address) as port:
+            yield run_scenarios(script, port)
+
+    return results

@@ -6,17 +6,10 @@ import hashlib
 
 import pytest
 
-from tests.conftest import ENGINES, database_address
-from tests.e2e.harness import nkhost_process, ok, run_scenarios
+from tests.e2e.harness import ok, results_on_each_engine
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", params=ENGINES)
-def results(request, tmp_path_factory):
-    address = database_address(request, request.param)
-    with nkhost_process(tmp_path_factory, "--database.address", address) as port:
-        yield run_scenarios("storage.cjs", port)
+results =  results_on_each_engine("storage.cjs")
 
 
 def test_write_then_read(results):

@@ -14,18 +14,10 @@ from host.errors import ApiError
 from host.features.accounts.core import NO_FIELDS, USERNAME_IN_USE, AccountsCore, AccountUpdate
 from host.runtime.context import CallContext
 from tests.conftest import new_account
-from tests.features.lua_eval import EVAL, eval_rpc
+from tests.features.helpers import EVAL, Clock, eval_rpc
 from tests.net.helpers import http
 
 # The core ---------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from host.runtime.context import CallContext
 from host.runtime.errors import RpcError
-from tests.features.lua_eval import EVAL, eval_rpc
+from tests.features.helpers import EVAL, eval_rpc
 
 REPO = Path(__file__).resolve().parents[2]
 USER = str(uuid.uuid4())
@@ -119,7 +119,7 @@ async def test_list_pages_and_caller_rules(run) -> None:
 
 @pytest.mark.parametrize("engine", ["sqlite"])
 async def test_saves_module(engine: str, start_server) -> None:
-    app = await start_server(engine=engine, modules={"saves.lua": (REPO / "lua_modules" / "saves.lua").read_text()})
+    app = await start_server(engine=engine, modules={name: (REPO / "lua_modules" / name).read_text() for name in ("saves.lua", "payload.lua")})
     ctx = CallContext(user_id=USER, username="alice")
     call = app.services.runtime.call_rpc
     put = json.loads(await call("saves.put", ctx, json.dumps({"slot": "a", "data": {"level": 3}})))

@@ -15,6 +15,7 @@ from host.errors import ApiError
 from host.features.wallets.changeset import INT64_MAX, WalletNegative, apply_changeset, parse_wallet
 from host.features.wallets.core import CURSOR_INVALID, LEDGER_NOT_FOUND, WalletsCore, WalletUpdate
 from tests.conftest import new_account
+from tests.features.helpers import Clock
 from tests.net.helpers import http
 
 # The rule ---------------------------------------------------------------------------------
@@ -48,16 +49,6 @@ def test_a_stored_wallet_must_be_whole_numbers() -> None:
 
 
 # The core, on both engines ----------------------------------------------------------------
-
-
-class Clock:
-    """A clock tests move by hand; ``frozen`` makes every ledger row want the same time."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

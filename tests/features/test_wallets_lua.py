@@ -15,7 +15,7 @@ import pytest
 from host.runtime.context import CallContext
 from host.runtime.errors import RpcError
 from tests.conftest import new_account
-from tests.features.lua_eval import EVAL, eval_rpc
+from tests.features.helpers import EVAL, eval_rpc
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,7 +142,7 @@ async def test_another_users_cursor_is_refused(lua) -> None:
 
 @pytest.fixture
 async def shop(engine: str, start_server):
-    app = await start_server(engine=engine, modules={"shop.lua": (REPO / "lua_modules" / "shop.lua").read_text()})
+    app = await start_server(engine=engine, modules={name: (REPO / "lua_modules" / name).read_text() for name in ("shop.lua", "payload.lua")})
 
     async def call(ctx: CallContext, rpc: str, payload: dict | None = None) -> dict:
         return json.loads(await app.services.runtime.call_rpc(rpc, ctx, json.dumps(payload or {})))

@@ -1,6 +1,9 @@
-"""An RPC that evaluates the Lua expression in its payload, for tests of nk functions on a
-real server: ``await eval_rpc(app, ctx, 'nk.wallet_update(...)')`` returns ``{"a": first,
-"b": second}`` of the expression's values, or ``{"error": text}`` when it raised."""
+"""Shared by the feature tests.
+
+``EVAL`` is a module with an RPC that evaluates the Lua expression in its payload, for tests
+of nk functions on a real server: ``await eval_rpc(app, ctx, 'nk.wallet_update(...)')``
+returns ``{"a": first, "b": second}`` of the expression's values, or ``{"error": text}`` when
+it raised. ``Clock`` is a clock a test moves by hand (``clock.now += 60``)."""
 
 from __future__ import annotations
 
@@ -23,3 +26,11 @@ nk.register_rpc(eval, "eval")
 
 async def eval_rpc(app: Any, ctx: CallContext, expr: str) -> dict[str, Any]:
     return json.loads(await app.services.runtime.call_rpc("eval", ctx, expr))  # type: ignore[no-any-return]
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
