@@ -90,6 +90,15 @@ async def test_wallets_update_batches_users_and_skips_unknown_ones(lua) -> None:
     assert (await run("nk.wallet_update(U, {})"))["a"] == {"coins": 5}
 
 
+async def test_accounts_read_from_lua_carry_the_wallet(lua) -> None:
+    run, uid, other = lua
+    assert (await run("nk.account_get_id(U)"))["a"]["wallet"] == {}
+    await run("nk.wallets_update({{user_id=U, changeset={coins=12}}, {user_id=V, changeset={gems=1}}})")
+    assert (await run("nk.account_get_id(U)"))["a"]["wallet"] == {"coins": 12}
+    listed = (await run("nk.accounts_get_id({U, V})"))["a"]
+    assert {a["user_id"]: a["wallet"] for a in listed} == {uid: {"coins": 12}, other: {"gems": 1}}
+
+
 @pytest.mark.parametrize("expr, text", [
     ('nk.wallet_update("", {})', "bad argument #1 to wallet_update (expects a valid user id)"),
     ('nk.wallet_update("nope", {})', "bad argument #1 to wallet_update (expects a valid user id)"),

@@ -9,13 +9,13 @@ PostgreSQL); here server code gets the same check and text as a client.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ...runtime.bridge import Bridge, check_string, lua_json_object, opt_string
+from ...runtime.bridge import Bridge, lua_json_object, opt_string
 from ...runtime.convert import lua_type, type_name
 from ...runtime.errors import NkArgError
+from ..users.nk import lua_uuid
 from .core import NAME, AccountsCore, AccountUpdate
 
 __all__ = ["NK"]
@@ -29,11 +29,7 @@ def account_update_id(
     bridge: Bridge, user_id: Any = None, metadata: Any = None, username: Any = None, display_name: Any = None,
     timezone: Any = None, location: Any = None, lang_tag: Any = None, avatar_url: Any = None,
 ) -> tuple[()]:
-    text = check_string(user_id, 1)
-    try:
-        uid = str(uuid.UUID(text))
-    except ValueError:
-        raise NkArgError("expects user ID to be a valid identifier", 1) from None
+    uid = lua_uuid(user_id, 1, "expects user ID to be a valid identifier")
     meta = None
     if metadata is not None:
         if lua_type(metadata) != "table":

@@ -46,9 +46,11 @@ def string_list(value: Any, argn: int, not_list: str, bad_item: str) -> list[str
 
 
 def lua_uuid(value: Any, argn: int, text: str) -> str:
-    """CheckString, then a UUID (canonical form), else ``text`` as argument ``argn``'s error."""
+    """CheckString (its own error for a non-string), then a UUID in any form Go's
+    uuid.FromString takes (canonical out), else ``text`` as argument ``argn``'s error."""
+    given = check_string(value, argn)
     try:
-        return str(uuid.UUID(check_string(value, argn)))
+        return str(uuid.UUID(given))
     except ValueError:
         raise NkArgError(text, argn) from None
 

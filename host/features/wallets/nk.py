@@ -16,15 +16,15 @@ gets what it meant, and a test pins it:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from host.runtime.bridge import Bridge, check_string, lua_json_object, lua_map, opt_bool, opt_string
+from host.runtime.bridge import Bridge, lua_json_object, lua_map, opt_bool, opt_string
 from host.runtime.convert import Ready, from_lua, lua_type, type_name
 from host.runtime.errors import NkArgError
 from host.runtime.nk_utils import json_decode
 
+from ..users.nk import lua_uuid, opt_int
 from .changeset import INT64_MAX, INT64_MIN
 from .core import NAME, LedgerItem, WalletResult, WalletsCore, WalletUpdate
 
@@ -35,15 +35,6 @@ _WHOLE = "expects changeset values to be whole numbers"
 
 def _core(bridge: Bridge, fname: str) -> WalletsCore:
     return bridge.feature(fname, NAME)  # type: ignore[no-any-return]
-
-
-def _uuid(value: Any, argn: int, text: str) -> str:
-    """CheckString, then a UUID in any form Go's uuid.FromString takes (canonical out)."""
-    given = check_string(value, argn)
-    try:
-        return str(uuid.UUID(given))
-    except ValueError:
-        raise NkArgError(text, argn) from None
 
 
 def _check_table(value: Any, argn: int) -> Any:
@@ -88,7 +79,7 @@ def wallet_update(
     bridge: Bridge, user_id: Any = None, changeset: Any = None, metadata: Any = None, update_ledger: Any = None
 ) -> tuple[Ready, Ready]:
     """``wallet_update(user_id, changeset, metadata?, update_ledger?=false)`` -> updated, previous."""
-    uid = _uuid(user_id, 1, "expects a valid user id")
+    uid = lua_uuid(user_id, 1, "expects a valid user id")
     changes = _changeset(_check_table(changeset, 2), 2)
     meta = "{}" if metadata is None else lua_json_object(_check_table(metadata, 3), 3)
     ledger = opt_bool(update_ledger, 4, False)
@@ -110,7 +101,7 @@ def _one_update(item: Any) -> WalletUpdate:
     if raw is not None:
         if not isinstance(raw, bytes):
             raise NkArgError("expects user_id to be string", 1)
-        uid = _uuid(raw, 1, "expects user_id to be a valid ID")
+        uid = lua_uuid(raw, 1, "expects user_id to be a valid ID")
     raw = item[b"changeset"]
     if raw is None:
         raise NkArgError("expects changeset to be supplied", 1)
@@ -141,13 +132,8 @@ def wallets_update(bridge: Bridge, updates: Any = None, update_ledger: Any = Non
 
 def wallet_ledger_list(bridge: Bridge, user_id: Any = None, limit: Any = None, cursor: Any = None) -> tuple[Ready, bytes]:
     """``wallet_ledger_list(user_id, limit?=100, cursor?)`` -> items (newest first), cursor."""
-    uid = _uuid(user_id, 1, "expects a valid user id")
-    if limit is None:
-        count = 100
-    elif isinstance(limit, bool) or not isinstance(limit, (int, float)):
-        raise NkArgError(f"number expected, got {type_name(limit)}", 2)
-    else:
-        count = int(limit)
+    uid = lua_uuid(user_id, 1, "expects a valid user id")
+    count = opt_int(limit, 2, 100)
     if not 0 <= count <= 100:
         raise NkArgError("expects limit to be 0-100", 2)
     after = opt_string(cursor, 3)
@@ -160,7 +146,7 @@ def wallet_ledger_list(bridge: Bridge, user_id: Any = None, limit: Any = None, c
 
 def wallet_ledger_update(bridge: Bridge, item_id: Any = None, metadata: Any = None) -> Ready:
     """``wallet_ledger_update(id, metadata)`` -> the item, its metadata merged with ``metadata``."""
-    lid = _uuid(item_id, 1, "expects a valid id")
+    lid = lua_uuid(item_id, 1, "expects a valid id")
     _check_table(metadata, 2)
     try:
         merge = lua_map(metadata)
