@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from host.runtime.bridge import Bridge, lua_json_object, lua_map, opt_bool, opt_string
-from host.runtime.convert import Ready, from_lua, lua_type, type_name
+from host.runtime.convert import Ready, lua_type, type_name
 from host.runtime.errors import NkArgError
 from host.runtime.nk_utils import json_decode
 
