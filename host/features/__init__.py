@@ -31,7 +31,7 @@ from typing import Any
 __all__ = ["Feature", "PACKAGES", "build_features", "nk_functions", "feature_schemas"]
 
 PACKAGES: tuple[str, ...] = (
-    "storage", "status", "notifications", "users", "friends", "groups", "accounts", "wallets", "parties", "matches",
+    "storage", "status", "notifications", "users", "friends", "groups", "chat", "accounts", "wallets", "parties", "matches",
 )
 """The built-in feature packages under host.features, in build order (a feature may use
 the cores of those built before it, through ``services.features``)."""

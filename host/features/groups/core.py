@@ -82,13 +82,15 @@ def group_stream(group_id: str) -> StreamId:
 @dataclass(frozen=True, slots=True)
 class MembershipChange:
     """One group chat system message: ``code`` 3-9 (``membership.JOINED`` ...), sent by the
-    affected user, at whole seconds (Nakama stores them so)."""
+    affected user, at whole seconds (Nakama stores them so). ``id`` is the message's, made
+    with the change inside the transaction (a retried transaction makes new ones)."""
 
     group_id: str
     user_id: str
     username: str
     code: int
     time: int
+    id: str = field(default_factory=lambda: str(uuid.uuid4()), compare=False)
 
 
 class MembershipListener(Protocol):
