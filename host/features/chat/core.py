@@ -17,13 +17,15 @@ Where Nakama has a bug (⚠) this core does what the user meant:
   empty ack and runs the after hook);
 * the "wants to chat" notification goes to a DM's other user only when that user has no
   presence on the DM stream at all (Nakama also notifies a user who is there, hidden);
-* group system messages (codes 3-9, ``committed``) are recorded inside the membership
-  transaction through the groups core's listener hook and pushed after its commit.
+* group system messages (codes 3-9) are stored inside the membership transaction through the
+  groups core's listener hook (``record``), pushed after its commit (``committed``), and timed
+  like every other message (Nakama: whole seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -49,6 +51,7 @@ log = logging.getLogger("nkhost.chat")
 
 NAME = "chat"
 BLOCKED = 3  # friends: the user_edge state of a block
+RECORDED_LIMIT = 4096
 READERS = 2  # groups: superadmin 0, admin 1 and member 2 may join and read the group's chat
 
 TARGET = ": Invalid channel target"
@@ -85,7 +88,7 @@ def _message_id(text: str) -> str:
 
 
 class ChatCore:
-    __slots__ = ("db", "streams", "users", "friends", "groups", "notifications", "writer", "recent", "_last_time")
+    __slots__ = ("db", "streams", "users", "friends", "groups", "notifications", "writer", "recent", "_last_time", "_lock", "_recorded")
 
     def __init__(
         self, db: Database, streams: StreamManager, users: Any, friends: Any, groups: Any, notifications: Any,
@@ -100,11 +103,14 @@ class ChatCore:
         self.writer = ChannelWriter(db, streams.router)
         self.recent: RecentMessages = recent or MemoryRecentMessages()
         self._last_time = 0
+        self._lock = threading.Lock()  # the clock and _recorded: group transactions record on SQLite's writer thread
+        self._recorded: dict[str, Message] = {}  # group system messages stored, not yet pushed
 
     def now(self) -> int:
         """Unix microseconds that never repeat in this process: history's order is send order."""
-        now = max(time.time_ns() // 1000, self._last_time + 1)
-        self._last_time = now
+        with self._lock:
+            now = max(time.time_ns() // 1000, self._last_time + 1)
+            self._last_time = now
         return now
 
     async def close(self) -> None:
@@ -314,20 +320,31 @@ class ChatCore:
     # Group chat system messages (the groups core's MembershipListener) -------------------
 
     async def record(self, tx: Queries, changes: Sequence[Any]) -> None:
-        """Inside the membership transaction: store one message per change."""
-        if changes:
-            await store.insert(tx, [_system(c) for c in changes])
+        """Inside the membership transaction (on SQLite's writer thread): store one message
+        per change, timed by this core's clock so history keeps the order things happened in
+        (Nakama truncates them to whole seconds, which sorts a second's system messages
+        before its chat and among themselves by id)."""
+        if not changes:
+            return
+        messages = [_system(c, self.now()) for c in changes]
+        await store.insert(tx, messages)
+        with self._lock:
+            for message in messages:
+                self._recorded[message.id] = message
+            while len(self._recorded) > RECORDED_LIMIT:  # rows of transactions that rolled back
+                del self._recorded[next(iter(self._recorded))]
 
     def committed(self, changes: Sequence[Any]) -> None:
-        """After the commit: push them to the group's members."""
+        """After the commit, on the loop: push the recorded messages to the group's members."""
         for change in changes:
-            message = _system(change)
-            self.writer.push(message.channel.stream, message.push())
+            with self._lock:
+                message = self._recorded.pop(change.id, None)
+            if message is not None:
+                self.writer.push(message.channel.stream, message.push())
 
 
-def _system(change: Any) -> Message:
+def _system(change: Any, at: int) -> Message:
     """The group chat message of a membership change (host.features.groups.MembershipChange):
-    sent by the affected user, content ``{}``, at the change's whole second (as Nakama)."""
-    at = change.time * 1_000_000
+    sent by the affected user, content ``{}``."""
     return Message(group(change.group_id), change.id, change.code, change.user_id, change.username, "{}", at, at, True)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...storage import Queries, Schema
+from ...storage import Database, Queries, Schema
 from ...streams import StreamId
 from .channel import NIL, Channel
 from .message import Message
@@ -72,9 +72,10 @@ class Stored:
     update_time: int
 
 
-async def update(db: Queries, channel: Channel, message_id: str, sender_id: str, username: str, content: str, now: int) -> Stored | None:
+async def update(db: Database, channel: Channel, message_id: str, sender_id: str, username: str, content: str, now: int) -> Stored | None:
     """Edit the sender's message in this channel; None when there is none."""
-    row = await db.fetchone(
+    row = await _returning(
+        db,
         f"UPDATE message SET content = ?, username = ?, update_time = ? WHERE id = ? AND sender_id = ? AND {_STREAM}"
         " RETURNING create_time",
         content, username, now, message_id, sender_id or NIL, *_stream_args(channel.stream),
@@ -82,13 +83,23 @@ async def update(db: Queries, channel: Channel, message_id: str, sender_id: str,
     return None if row is None else Stored(row[0], now)
 
 
-async def remove(db: Queries, channel: Channel, message_id: str, sender_id: str) -> Stored | None:
+async def remove(db: Database, channel: Channel, message_id: str, sender_id: str) -> Stored | None:
     """Delete the sender's message in this channel; its times, None when there is none."""
-    row = await db.fetchone(
+    row = await _returning(
+        db,
         f"DELETE FROM message WHERE id = ? AND sender_id = ? AND {_STREAM} RETURNING create_time, update_time",
         message_id, sender_id or NIL, *_stream_args(channel.stream),
     )
     return None if row is None else Stored(row[0], row[1])
+
+
+async def _returning(db: Database, sql: str, *args: Any) -> Any:
+    """The row a write's RETURNING gives (a transaction: SQLite serves reads on a read-only connection)."""
+
+    async def body(tx: Queries) -> Any:
+        return await tx.fetchone(sql, *args)
+
+    return await db.transact(body)
 
 
 async def page(db: Queries, channel: Channel, after: tuple[int, str] | None, ascending: bool, limit: int) -> list[Message]:

@@ -82,7 +82,7 @@ def group_stream(group_id: str) -> StreamId:
 @dataclass(frozen=True, slots=True)
 class MembershipChange:
     """One group chat system message: ``code`` 3-9 (``membership.JOINED`` ...), sent by the
-    affected user, at whole seconds (Nakama stores them so). ``id`` is the message's, made
+    affected user; ``time`` is the change's whole second. ``id`` names its chat message, made
     with the change inside the transaction (a retried transaction makes new ones)."""
 
     group_id: str

@@ -139,8 +139,11 @@ async def test_leave_kick_and_ban_take_users_off_the_group_stream(app) -> None:
     await a.ok("POST", f"/v2/group/{gid}/leave")
     await owner.ok("POST", f"/v2/group/{gid}/kick", user_ids=[b.id])
     await owner.ok("POST", f"/v2/group/{gid}/ban", user_ids=[c.id])
-    left = [e["channel_presence_event"]["leaves"][0]["user_id"] for e in await _drain(sockets[owner.id])]
+    seen = await _drain(sockets[owner.id])
+    left = [e["channel_presence_event"]["leaves"][0]["user_id"] for e in seen if "channel_presence_event" in e]
     assert left == [a.id, b.id, c.id]
+    # Group chat (host/features/chat) tells the group stream of each change first: leave, kick, ban.
+    assert [e["channel_message"]["code"] for e in seen if "channel_message" in e] == [5, 6, 8]
     assert [p.user_id for p in streams.list(stream)] == [owner.id]
     assert await users_of(owner, gid) == [(owner.id, 0)] and await users_of(owner, gid, state=4) == [(c.id, 4)]
     assert await c.ok("POST", f"/v2/group/{gid}/join") == {} and await users_of(owner, gid, state=4) == [(c.id, 4)]  # a ban sticks
