@@ -130,11 +130,15 @@ class ChannelWriter:
             if len(messages) == 1:
                 return {id(messages[0]): exc}
         failed: dict[int, DatabaseError] = {}
-        for m in messages:
+        for i, m in enumerate(messages):
             try:
                 await store.insert(self.db, [m])
                 self.batches += 1
+            except DatabaseUnavailable as exc:
+                failed.update((id(rest), exc) for rest in messages[i:])
+                break
             except DatabaseError as exc:
-                log.warning("chat message %s was not stored: %s", m.id, exc)
                 failed[id(m)] = exc
+        if failed:
+            log.warning("%d of %d chat messages were not stored: %s", len(failed), len(messages), next(iter(failed.values())))
         return failed
