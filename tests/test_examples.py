@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
+import chat_channels  # noqa: E402
 import chat_room  # noqa: E402
 import tictactoe  # noqa: E402
 
@@ -30,3 +31,16 @@ async def test_tictactoe_example_plays_a_game_to_the_end(start_server):
     first, second = await tictactoe.play(app.port)
     assert first == second and (first["winner"], first["reason"]) == (1, "line")
     assert first["board"] == [1, 2, 1, 2, 1, 2, 1, 0, 0]  # first free square each turn: X's diagonal 3-5-7
+
+
+async def test_chat_channels_example_joins_sends_edits_and_reads_history(start_server):
+    app = await start_server()
+    seen = await chat_channels.chat(app.port, "example room", "hi there")
+    assert seen["channel_id"] == "2...example room"
+    texts = [json.loads(e["channel_message"]["content"])["text"] for e in seen["bob"] if "channel_message" in e]
+    assert texts == ["hi there", "hi there (edited)"]
+    assert [e["channel_message"]["code"] for e in seen["bob"] if "channel_message" in e] == [0, 1]
+    (stored,) = seen["history"]
+    assert json.loads(stored["content"])["text"] == "hi there (edited)" and stored["code"] == 0
+    joins = [e["channel_presence_event"] for e in seen["ann"] if "channel_presence_event" in e]
+    assert joins and joins[-1]["room_name"] == "example room"

@@ -25,6 +25,10 @@ nk.register_rt_after(function(ctx, out, env)
   nk.localcache_put("updated", (nk.localcache_get("updated") or "") .. "+")
 end, "ChannelMessageUpdate")
 nk.register_rpc(function(ctx, key) return nk.localcache_get(key) or "" end, "cache")
+nk.register_rpc(function(ctx, room)
+  nk.stream_user_join(ctx.user_id, ctx.session_id, {mode = 2, label = room}, false, true)
+  return ""
+end, "join")
 nk.register_rpc(function(ctx, payload)
   local p = nk.json_decode(payload)
   nk.stream_user_kick({user_id = p.user_id, session_id = p.session_id, node = "nakama"}, {mode = 2, label = p.room})
@@ -173,6 +177,20 @@ async def test_a_kicked_member_hears_nothing_more(app):
     await b.quiet()
     assert await b.send(LOBBY) == bad("Must join channel before sending messages")
     assert (await a.join("renamed"))["room_name"] == "hooked"  # the before hook rewrote the target
+    await rpc(b, "join", "lua room")  # a module joins a session with nk.stream_user_join (Nakama has no Lua channel join)
+    assert (await b.send("2...lua room"))["channel_message_ack"]["persistent"] is True
+
+
+async def test_oversize_content_closes_the_socket_as_nakama_does(app):
+    """No chat limit of its own: a frame over socket.max_message_size_bytes (4096) closes the socket (1009)."""
+    (a,) = await chatters(app, 1)
+    await a.join("lobby")
+    fits = orjson.dumps({"text": "x" * 3900}).decode()
+    assert (await a.send(LOBBY, fits))["channel_message_ack"]["persistent"] is True
+    a.ws.send({"cid": "big", "channel_message_send": {"channel_id": LOBBY, "content": orjson.dumps({"text": "x" * 5000}).decode()}})
+    assert (await a.ws.wait_closed())[0] == 1009
+    (reader,) = await chatters(app, 1)
+    assert [m["content"] for m in await history(reader, LOBBY)] == [fits]
 
 
 async def test_group_chat_and_its_system_messages(app):
