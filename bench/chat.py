@@ -1,7 +1,7 @@
 """Chat benchmark: a room of 1,000 members, 8 senders; channel messages delivered per
 server-CPU-second, as ratios to a plain ``stream_send`` fan-out of the same size, in one run.
 
-Run: python bench/chat.py [--rounds N] [--window S] [--engines sqlite,postgres]
+Run: python bench/chat.py [--rounds N] [--warmup S] [--window S] [--engines sqlite,postgres]
 
 A real nkhost process runs lua_modules/bench.lua. 1,000 member sockets (three load-generator
 processes) are on the bench stream (``bench.join``) and in the chat room (``channel_join``,
@@ -24,7 +24,6 @@ median and per round; then the deliveries every member counted against the sends
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import multiprocessing as mp
@@ -40,7 +39,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from server import BENCH_LUA, CLK, _loop, authenticate, cpu_seconds, free_port, start_server  # noqa: E402
+from server import _loop, authenticate, cpu_seconds, engines_main, free_port, postgres_cluster, start_server  # noqa: E402
 from wsclient import connect  # noqa: E402
 
 MEMBERS = 1000
@@ -52,7 +51,6 @@ SCENARIOS = ("stream_send", "chat", "chat persistent")
 
 async def _joined(port: int, token: str, on_message, persistence: bool, hidden: bool):
     """A socket on the bench stream and in the room; ``on_message`` sees every later frame."""
-    loop = asyncio.get_running_loop()
     replies: asyncio.Queue[bytes] = asyncio.Queue()
     state = {"setup": True}
 
@@ -70,7 +68,6 @@ async def _joined(port: int, token: str, on_message, persistence: bool, hidden: 
     ws.send_text(json.dumps(join).encode())
     assert b'"channel"' in await replies.get()
     state["setup"] = False
-    del loop
     return ws
 
 
@@ -156,38 +153,47 @@ def sender_worker(port: int, tokens: list[str], commands, results) -> None:
     _loop().run_until_complete(main())
 
 
-def cluster_cpu(postmaster: int) -> float:
-    """CPU seconds of a PostgreSQL cluster: the postmaster and its children."""
-    total = 0.0
+def cluster_pids(postmaster: int) -> list[int]:
+    """A PostgreSQL cluster's processes: the postmaster and its children."""
+    pids = [postmaster]
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+        if entry.isdigit():
+            try:
+                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def busy_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            total += cpu_seconds(pid)
+        except OSError:  # a backend that exited
             continue
-        if int(entry) == postmaster or int(fields[1]) == postmaster:
-            total += (int(fields[11]) + int(fields[12])) / CLK
     return total
 
 
 def run_engine(engine: str, rounds: int, warmup: float, window: float) -> None:
-    cluster = None
-    extra: list[str] = []
-    if engine == "postgres":
-        from tests.pg import Cluster
+    with postgres_cluster(engine) as cluster:
+        extra = ["--database.address", cluster.create_database("bench")] if cluster else []
+        tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-chat-{engine}-"))
+        port = free_port()
+        proc = start_server(tmp, port, extra)
+        try:
+            postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0]) if cluster else 0
+            measure(proc.pid, port, postmaster, engine, rounds, warmup, window)
+        finally:
+            proc.terminate()
+            proc.wait()
 
-        cluster = Cluster(fsync=True)
-        cluster.init()
-        cluster.start()
-        extra = ["--database.address", cluster.create_database("bench")]
-    tmp = Path(tempfile.mkdtemp(prefix=f"nkhost-bench-chat-{engine}-"))
-    port = free_port()
-    proc = start_server(tmp, port, extra)
-    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0]) if cluster else 0
 
+def measure(pid: int, port: int, postmaster: int, engine: str, rounds: int, warmup: float, window: float) -> None:
     def server_cpu() -> float:
-        return cpu_seconds(proc.pid) + (cluster_cpu(postmaster) if postmaster else 0.0)
+        """The nkhost process, and the cluster's processes of the moment (backends come and go)."""
+        return cpu_seconds(pid) + (busy_seconds(cluster_pids(postmaster)) if postmaster else 0.0)
 
     ctx = mp.get_context("fork")
     stop = ctx.Event()
@@ -207,7 +213,7 @@ def run_engine(engine: str, rounds: int, warmup: float, window: float) -> None:
         sender.start()
         assert results.get(timeout=120) == "ready"
         recipients = MEMBERS + 2 * SENDERS
-        print(f"\n{engine}: nkhost pid {proc.pid}, {recipients} sockets in the room and on the stream, {SENDERS} senders, "
+        print(f"\n{engine}: nkhost pid {pid}, {recipients} sockets in the room and on the stream, {SENDERS} senders, "
               f"{rounds} rounds of {window:.0f} s, loadavg {os.getloadavg()[0]:.2f}")
         runs: dict[str, list[float]] = {name: [] for name in SCENARIOS}  # deliveries per server-CPU-second
         sent = {"stream_send": 0, "chat": 0}
@@ -247,21 +253,7 @@ def run_engine(engine: str, rounds: int, warmup: float, window: float) -> None:
         stop.set()
         for p in members:
             p.join(10)
-        proc.terminate()
-        proc.wait()
-        if cluster is not None:
-            cluster.destroy()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--window", type=float, default=5.0)
-    parser.add_argument("--engines", default="sqlite,postgres")
-    args = parser.parse_args()
-    for engine in args.engines.split(","):
-        run_engine(engine, args.rounds, 1.0, args.window)
 
 
 if __name__ == "__main__":
-    main()
+    engines_main(__doc__, run_engine)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import urllib.parse
 import urllib.request
@@ -25,16 +24,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-
-def authenticate(port: int, device_id: str, server_key: str = "defaultkey") -> str:
-    """POST /v2/account/authenticate/device with Basic server-key auth; returns the session token."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v2/account/authenticate/device?create=true",
-        data=json.dumps({"id": device_id}).encode(),
-        headers={"Authorization": "Basic " + base64.b64encode(f"{server_key}:".encode()).decode()},
-    )
-    with urllib.request.urlopen(request) as reply:
-        return json.loads(reply.read())["token"]
+from chat_room import authenticate  # the same device authentication
 
 
 def history(port: int, token: str, channel_id: str) -> list[dict[str, Any]]:

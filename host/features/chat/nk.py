@@ -23,9 +23,10 @@ import orjson
 
 from ...errors import ApiError
 from ...runtime.bridge import Bridge, check_string, opt_bool, opt_string
-from ...runtime.convert import from_lua, lua_type, type_name
+from ...runtime.convert import type_name
 from ...runtime.errors import NkArgError
 from ...storage import DatabaseError
+from ..users.nk import lua_object
 from .channel import Channel, InvalidChannel, parse_channel_id, parse_uuid
 from .core import NAME, ChatCore
 from .history import decode_cursor
@@ -53,14 +54,7 @@ def _content(value: Any, argn: int) -> str:
     """A table as a JSON object's text (keys sorted, as Go marshals a map); nil is ``{}``."""
     if value is None:
         return "{}"
-    if lua_type(value) != "table":
-        raise NkArgError(f"table expected, got {type_name(value)}", argn)
-    try:
-        data = from_lua(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise NkArgError(f"failed to convert message content: {exc}", argn) from None
-    if not isinstance(data, dict):
-        raise NkArgError("expects message content to be a valid JSON object", argn)
+    data = lua_object(value, argn, "message content", "expects message content to be a valid JSON object")
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 

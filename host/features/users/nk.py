@@ -64,16 +64,17 @@ def opt_int(value: Any, argn: int, default: int) -> int:
     return int(value)
 
 
-def lua_object(table: Any, argn: int) -> dict[str, Any]:
-    """A Lua table as a JSON object (metadata); an array-like table is refused."""
+def lua_object(table: Any, argn: int, what: str = "metadata", not_object: str = "expects metadata to be a table of key-value pairs") -> dict[str, Any]:
+    """A Lua table as a JSON object (``what``: metadata, message content); an array-like
+    table is refused with ``not_object``."""
     if lua_type(table) != "table":
         raise NkArgError(f"table expected, got {type_name(table)}", argn)
     try:
         value = from_lua(table)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise NkArgError(f"failed to convert metadata: {exc}", argn) from None
+        raise NkArgError(f"failed to convert {what}: {exc}", argn) from None
     if not isinstance(value, dict):
-        raise NkArgError("expects metadata to be a table of key-value pairs", argn)
+        raise NkArgError(not_object, argn)
     return value
 
 
