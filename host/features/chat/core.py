@@ -45,13 +45,13 @@ from .message import CHAT, REMOVE, UPDATE, Message
 from .recent import MemoryRecentMessages, Recent, RecentMessages
 from .writer import ChannelWriter
 
-__all__ = ["NAME", "ChatCore", "Caller", "content_problem", "bad_input", "BLOCKED", "READERS"]
+__all__ = ["NAME", "ChatCore", "Caller", "not_a_json_object", "bad_input", "BLOCKED", "READERS"]
 
 log = logging.getLogger("nkhost.chat")
 
 NAME = "chat"
 BLOCKED = 3  # friends: the user_edge state of a block
-RECORDED_LIMIT = 4096
+RECORDED_LIMIT = 4096  # group system messages stored and not pushed yet: more means rolled-back transactions
 READERS = 2  # groups: superadmin 0, admin 1 and member 2 may join and read the group's chat
 
 TARGET = ": Invalid channel target"
@@ -72,7 +72,7 @@ def bad_input(message: str) -> ApiError:
     return ApiError(Code.INVALID_ARGUMENT, message)
 
 
-def content_problem(content: str) -> bool:
+def not_a_json_object(content: str) -> bool:
     """True unless ``content`` is a JSON object (Nakama: valid JSON starting with ``{``)."""
     try:
         return type(orjson.loads(content)) is not dict
@@ -219,7 +219,7 @@ class ChatCore:
 
     async def send(self, caller: Caller, channel_id: str, content: str) -> Message:
         channel = self.parse(channel_id)
-        if content_problem(content):
+        if not_a_json_object(content):
             raise bad_input(CONTENT_INVALID)
         persistent = self._joined(caller, channel, "sending")
         try:
@@ -230,7 +230,7 @@ class ChatCore:
     async def update(self, caller: Caller, channel_id: str, message_id: str, content: str) -> Message:
         mid = _message_id(message_id)
         channel = self.parse(channel_id)
-        if content_problem(content):
+        if not_a_json_object(content):
             raise bad_input(CONTENT_INVALID)
         self._joined(caller, channel, "updating")
         now = self.now()

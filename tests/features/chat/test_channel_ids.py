@@ -38,7 +38,7 @@ def test_a_dm_named_in_the_wrong_order_is_the_pairs_channel():
         "", "2", "2..", "2...", "2.x..lobby", "2..x.lobby", "2..." + "x" * 65, "2...bad\x01name", "2...del\x7f",
         "3...", f"3.{G}.x.", f"3.{G}..label", "3.nope..", f"3.{uuid.UUID(int=0)}..",  # ⚠ Nakama accepts 3... (a nil group)
         f"4.{A}..", f"4..{B}.", "4...", f"4.{A}.{B}.label", f"4.{A}.nope.",  # ⚠ Nakama accepts empty DM parts
-        f"1.{A}..", f"5.{A}..", f"02...lobby",
+        f"1.{A}..", f"5.{A}..", "02...lobby",
     ],
 )
 def test_ids_that_name_no_joinable_channel_are_refused(text):
