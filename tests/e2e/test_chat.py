@@ -1,18 +1,14 @@
-"""Chat with the real @heroiclabs/nakama-js client against a real nkhost process."""
+"""Chat with the real @heroiclabs/nakama-js client against a real nkhost process of each engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.harness import nkhost_process, ok, run_scenarios
+from tests.e2e.harness import ok, results_on_each_engine
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    with nkhost_process(tmp_path_factory) as port:
-        yield run_scenarios("chat.cjs", port)
+results = results_on_each_engine("chat.cjs")
 
 
 def test_a_room_write_update_list_remove_and_leave(results):

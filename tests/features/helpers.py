@@ -2,7 +2,7 @@
 
 ``EVAL`` is a module with an RPC that evaluates the Lua expression in its payload, for tests
 of nk functions on a real server: ``await eval_rpc(app, ctx, 'nk.wallet_update(...)')``
-returns ``{"a": first, "b": second}`` of the expression's values, or ``{"error": text}`` when
+returns ``{"a": first, "b": second, "c": third}`` of the expression's values (nils left out), or ``{"error": text}`` when
 it raised. ``Clock`` is a clock a test moves by hand (``clock.now += 60``)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ EVAL = """
 local nk = require("nakama")
 local function eval(context, payload)
   local fn = assert(loadstring("local nk, ctx = ...; return " .. payload))
-  local ok, a, b = pcall(fn, nk, context)
+  local ok, a, b, c = pcall(fn, nk, context)
   if not ok then return nk.json_encode({ error = a }) end
-  return nk.json_encode({ a = a, b = b })
+  return nk.json_encode({ a = a, b = b, c = c })
 end
 nk.register_rpc(eval, "eval")
 """

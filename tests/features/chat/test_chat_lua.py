@@ -4,23 +4,14 @@ slip's fix pinned."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from host.runtime.context import CallContext
 from tests.features.chat.helpers import chatters
+from tests.features.helpers import EVAL, eval_rpc
 
-EVAL = """
-local nk = require("nakama")
-nk.register_rpc(function(context, payload)
-  local fn = assert(loadstring("local nk, ctx = ...; return " .. payload))
-  local ok, a, b, c = pcall(fn, nk, context)
-  if not ok then return nk.json_encode({ error = a }) end
-  return nk.json_encode({ a = a, b = b, c = c })
-end, "eval")
-"""
 NIL = str(uuid.UUID(int=0))
 
 
@@ -32,7 +23,7 @@ async def app(start_server, engine):
 @pytest.fixture
 def run(app):
     async def run(expr: str) -> dict:
-        return json.loads(await app.services.runtime.call_rpc("eval", CallContext(user_id=str(uuid.uuid4())), expr))
+        return await eval_rpc(app, CallContext(user_id=str(uuid.uuid4())), expr)
 
     return run
 
