@@ -4,7 +4,7 @@ Handing a job to a thread costs more than a trivial call: the thread must be wok
 then it fights the loop (and every other awake worker) for the GIL at each step, each
 hand-over a futex wake and a context switch. With the 4 workers of 2 cores all awake, a
 socket echo RPC cost 1.5 context switches and ~105 us of server CPU; with one worker, 0.3
-switches and ~65 us, at a higher rate and a lower p99 (perf stat, 2026-12-03). More awake
+switches and ~65 us, at a higher rate and a lower p99 (perf stat, 2026-12-02). More awake
 workers only pay while Lua runs, because Lua runs without the GIL. So:
 
 * while calls are short, at most one worker per core is awake (``light``), and no more than
