@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -121,6 +122,9 @@ async def _serve(config: object) -> int:
     except (OSError, DatabaseError) as exc:
         log.error("cannot start: %s", exc)
         return 1
+    # Everything built so far (modules, VMs, routes) lives as long as the process: keep it out
+    # of the cyclic collector's full passes, which otherwise walk it all again and again.
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -20,23 +20,30 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from . import api_auth, api_rpc, cors
 from .http import Handler, Request, Response, error_response, json_response
 from .socket_ws import socket_route
 
-__all__ = ["Route", "CORE_ROUTES", "RouteTable", "dispatch"]
+__all__ = ["Route", "CORE_ROUTES", "RouteTable", "dispatch", "start", "WAITING"]
+
+WAITING = api_rpc.WAITING
+"""What ``start`` returns when the response comes later, through ``done``."""
 
 log = logging.getLogger("nkhost.api")
 
 
 @dataclass(slots=True)
 class Route:
+    """``start`` (optional): the handler without a task, for ``api.start`` (see api_rpc.start)."""
+
     methods: tuple[str, ...]
     pattern: str
     handler: Handler
     checks_body_size: bool = False
+    start: Callable[[Any, Request, Callable[[Response], None]], Any] | None = None
     regex: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,7 +69,7 @@ CORE_ROUTES: list[Route] = [
     Route(("GET",), "/", _root),
     Route(("GET",), "/healthcheck", _healthcheck),
     Route(("GET",), "/ws", socket_route),
-    Route(("GET", "POST"), "/v2/rpc/{id:.*}", api_rpc.call, checks_body_size=True),
+    Route(("GET", "POST"), "/v2/rpc/{id:.*}", api_rpc.call, checks_body_size=True, start=api_rpc.start),
     *(Route((method,), path, handler) for (method, path), handler in api_auth.ROUTES.items()),
 ]
 
@@ -104,21 +111,53 @@ class RouteTable:
 
 async def dispatch(services: Any, request: Request) -> Response:
     """Answer one HTTP request (never raises)."""
+    found = _route(services, request)
+    if type(found) is Response:
+        return _with_cors(request, found)
+    return await _handle(services, request, found)
+
+
+async def _handle(services: Any, request: Request, route: Route) -> Response:
+    try:
+        response = await route.handler(services, request)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        response = _INTERNAL
+    return _with_cors(request, response)
+
+
+def start(services: Any, request: Request, done: Callable[[Response], None]) -> Any:
+    """``dispatch`` without a task where the route has a ``start``: the Response now, or
+    ``WAITING`` and ``done(response)`` later; for any other route, dispatch's coroutine (never
+    raises, as dispatch)."""
+    found = _route(services, request)
+    if type(found) is Response:
+        return _with_cors(request, found)
+    if found.start is None:
+        return _handle(services, request, found)
+    try:
+        step = found.start(services, request, lambda response: done(_with_cors(request, response)))
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        step = _INTERNAL
+    return step if step is WAITING else _with_cors(request, step)
+
+
+def _route(services: Any, request: Request) -> Route | Response:
+    """The route that answers ``request`` (its path params set), or the answer given without one."""
     response = cors.preflight(request)
     if response is not None:
         return response
     route, params, known = services.routes.match(request.method, request.path)
     if route is None:
-        response = _METHOD_NOT_ALLOWED if known else _NOT_FOUND
-    elif request.body_too_large and not route.checks_body_size:
-        response = _BODY_TOO_LARGE
-    else:
-        request.path_params = params
-        try:
-            response = await route.handler(services, request)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            response = _INTERNAL
+        return _METHOD_NOT_ALLOWED if known else _NOT_FOUND
+    if request.body_too_large and not route.checks_body_size:
+        return _BODY_TOO_LARGE
+    request.path_params = params
+    return route
+
+
+def _with_cors(request: Request, response: Response) -> Response:
     extra = cors.response_headers(request)
     if extra:
         response = Response(response.status, response.body, response.content_type, response.headers + extra)

@@ -9,6 +9,8 @@ Fixed error bodies are byte-for-byte Nakama's; a function error is
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,9 +18,15 @@ import orjson
 from ..runtime.errors import RpcError, RpcNotFound
 from .context import http_context
 from .credentials import bearer_token, parse_basic
-from .http import Request, Response, http_status
+from .http import Request, Response, error_response, http_status
 
-__all__ = ["call"]
+__all__ = ["call", "start", "WAITING"]
+
+log = logging.getLogger("nkhost.api")
+
+WAITING = object()
+"""``start``'s answer when the response comes later, through ``done`` (api.WAITING)."""
+_INTERNAL = error_response(13, "Internal Server Error")
 
 
 def _fixed(status: int, body: bytes) -> Response:
@@ -39,6 +47,46 @@ _BODY_TOO_LARGE = _fixed(400, b'{"code":3, "message":"http: request body too lar
 
 
 async def call(services: Any, request: Request) -> Response:
+    prepared = _prepare(services, request)
+    if type(prepared) is Response:
+        return prepared
+    key, ctx, payload, unwrap = prepared
+    try:
+        result = await services.runtime.call_rpc(key, ctx, payload)
+    except RpcNotFound:  # unloaded by a reload since the check in _prepare
+        return _NOT_FOUND
+    except RpcError as exc:
+        return _failed(exc)
+    return _answer(request, unwrap, result)
+
+
+def start(services: Any, request: Request, done: Callable[[Response], None]) -> Any:
+    """``call`` without a task: a Response now, or ``WAITING`` and ``done(response)`` later."""
+    prepared = _prepare(services, request)
+    if type(prepared) is Response:
+        return prepared
+    key, ctx, payload, unwrap = prepared
+
+    def reply(ok: bool, value: Any) -> None:
+        if ok:
+            done(_answer(request, unwrap, value))
+        elif isinstance(value, RpcError):
+            done(_failed(value))
+        elif isinstance(value, RpcNotFound):
+            done(_NOT_FOUND)
+        else:
+            log.error("POST %s failed: %r", request.path, value)
+            done(_INTERNAL)
+
+    try:
+        services.runtime.start_rpc(key, ctx, payload, reply)
+    except RpcNotFound:
+        return _NOT_FOUND
+    return WAITING
+
+
+def _prepare(services: Any, request: Request) -> Response | tuple[str, Any, str, bool]:
+    """The checks before the call, in Nakama's order: a Response, or (rpc key, ctx, payload, unwrap)."""
     http_key = services.config.runtime.http_key
     claims = None
     query_key = request.query_one("http_key", "")
@@ -63,8 +111,7 @@ async def call(services: Any, request: Request) -> Response:
     if not rpc_id:
         return _ID_MUST_BE_SET
     lowered = rpc_id.lower()
-    runtime = services.runtime
-    if not runtime.rpc_exists(lowered):
+    if not services.runtime.rpc_exists(lowered):
         return _NOT_FOUND
 
     unwrap = "unwrap" in request.query
@@ -83,15 +130,14 @@ async def call(services: Any, request: Request) -> Response:
             payload = decoded or ""
         else:
             payload = body.decode("utf-8", "replace")
+    return lowered, http_context(request, claims), payload, unwrap
 
-    try:
-        result = await runtime.call_rpc(lowered, http_context(request, claims), payload)
-    except RpcNotFound:  # unloaded by a reload since the check above
-        return _NOT_FOUND
-    except RpcError as exc:
-        body = orjson.dumps({"code": exc.code, "error": {}, "message": exc.message})
-        return Response(http_status(exc.code), body)
 
+def _failed(exc: RpcError) -> Response:
+    return Response(http_status(exc.code), orjson.dumps({"code": exc.code, "error": {}, "message": exc.message}))
+
+
+def _answer(request: Request, unwrap: bool, result: str | None) -> Response:
     if not unwrap:
         return Response(200, orjson.dumps({"payload": result or ""}))
     return Response(200, (result or "").encode(), request.first_header("content-type") or "text/plain")

@@ -27,27 +27,18 @@ def new_trace_id() -> str:
     Lua workers busy, getting it back cost ~28 µs a call in a profile of
     socket RPCs. A trace id needs no secrecy.
     """
-    # uuid.UUID(int=..., version=4) does the same bit setting, 2.5x slower.
-    h = "%032x" % (getrandbits(128) & _V4_CLEAR | _V4_SET)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # version nibble, variant bits
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+    # The 122 random bits of a v4 UUID, formatted in one step around the version nibble "4"
+    # and the variant bits "10" (uuid.UUID(int=..., version=4) is 2.5x slower; slicing a
+    # 32-digit hex string ~20% slower).
+    h = getrandbits(122)
+    return "%08x-%04x-4%03x-%04x-%012x" % (h >> 90, (h >> 74) & 0xFFFF, (h >> 62) & 0xFFF, 0x8000 | (h >> 48) & 0x3FFF, h & 0xFFFFFFFFFFFF)
 
 
 def socket_context(session: WebSocketSession, execution_mode: str) -> CallContext:
+    # positional: one per socket message, and keywords cost ~0.5 us more
     return CallContext(
-        execution_mode=execution_mode,
-        user_id=session.user_id,
-        username=session.username,
-        vars=session.vars,
-        user_session_exp=session.expiry,
-        session_id=session.session_id,
-        lang=session.lang,
-        client_ip=session.client_ip,
-        client_port=session.client_port,
-        trace_id=new_trace_id(),
+        execution_mode, session.user_id, session.username, session.vars, session.expiry, session.session_id,
+        session.lang, {}, {}, session.client_ip, session.client_port, new_trace_id(),
     )
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
@@ -128,7 +130,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body_size = 0
         self._too_large = False
         self._queue: deque[_Pending] = deque()
-        self._runner: asyncio.Task[None] | None = None
+        self._runner: object | None = None  # the answering task, or api.WAITING while an RPC is out
         self._tail: bytearray | None = None  # bytes after an upgrade request, for the WebSocket
         self._draining = False  # shutdown: answer what is in flight, then close
 
@@ -208,30 +210,68 @@ class HttpProtocol(asyncio.Protocol):
         keep_alive = parser.should_keep_alive() and not self._too_large
         self._queue.append(_Pending(request, url, keep_alive, parser.should_upgrade()))
         if self._runner is None:
-            self._runner = self._loop.create_task(self._answer_queue())
+            self._pump()
 
     # Answering ----------------------------------------------------------------------
 
-    async def _answer_queue(self) -> None:
+    def _pump(self) -> None:
+        """Answer the queued requests in order, one at a time.
+
+        An RPC waits for its worker without a task (``_runner`` is ``api.WAITING`` until its
+        answer calls ``_answered``); the first other request starts the answering task, which
+        answers it and whatever queues behind it.
+        """
+        queue = self._queue
+        while queue:
+            item = queue.popleft()
+            if self._upgrading(item):
+                return
+            step = api.start(self.services, item.request, partial(self._answered, item))
+            if step is api.WAITING:
+                self._runner = step
+                return
+            if type(step) is not Response:
+                self._runner = self._loop.create_task(self._answer_queue(item, step))
+                return
+            if not self._respond(item, step):
+                return
+
+    def _answered(self, item: _Pending, response: Response) -> None:
+        self._runner = None
+        if self._respond(item, response):
+            self._pump()
+
+    async def _answer_queue(self, item: _Pending, first: Awaitable[Response]) -> None:
+        """Answer ``item`` with ``first``'s response, then the queued requests in order."""
         try:
-            while self._queue:
+            response = await first
+            while self._respond(item, response) and self._queue:
                 item = self._queue.popleft()
-                request = item.request
-                if item.upgrade and request.path == "/ws" and request.headers.get("upgrade", "").lower() == "websocket":
-                    self._upgrade(item)
+                if self._upgrading(item):
                     return
-                response = await api.dispatch(self.services, request)
-                transport = self._transport
-                if transport is None or transport.is_closing():
-                    return
-                # After an upgrade request the parser is stopped: nothing more can be read.
-                keep_alive = item.keep_alive and not item.upgrade and not self._draining
-                transport.write(serialize_response(response, keep_alive, request.method == "HEAD"))
-                if not keep_alive:
-                    transport.close()
-                    return
+                response = await api.dispatch(self.services, item.request)
         finally:
             self._runner = None
+
+    def _upgrading(self, item: _Pending) -> bool:
+        request = item.request
+        if item.upgrade and request.path == "/ws" and request.headers.get("upgrade", "").lower() == "websocket":
+            self._upgrade(item)
+            return True
+        return False
+
+    def _respond(self, item: _Pending, response: Response) -> bool:
+        """Write the response to ``item``; False when the connection is done with."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return False
+        # After an upgrade request the parser is stopped: nothing more can be read.
+        keep_alive = item.keep_alive and not item.upgrade and not self._draining
+        transport.write(serialize_response(response, keep_alive, item.request.method == "HEAD"))
+        if not keep_alive:
+            transport.close()
+            return False
+        return True
 
     def _upgrade(self, item: _Pending) -> None:
         transport = self._transport

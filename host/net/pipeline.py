@@ -16,6 +16,10 @@ a ``SocketDoor`` (its handler and its message's fields). The core doors (``rpc``
   rejects (error 1 "Requested resource was not found." and close), an error
   answers code 7 and the socket stays open. ``register_rt_after`` hooks run
   only after a successful handler.
+
+``start`` is the socket's entry: it handles an RPC without an asyncio task (the worker's
+answer comes back as a callback), and returns every other message as a coroutine for the
+socket's inbox task.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from .errors import ErrorCode
 if TYPE_CHECKING:
     from .socket import WebSocketSession
 
-__all__ = ["process", "CORE_DOORS", "SocketDoor", "SocketDoors", "Repeated", "ENVELOPE_KEYS", "hook_name", "reply_error", "reply_api_error", "ack", "Malformed"]
+__all__ = ["process", "start", "WAITING", "CORE_DOORS", "SocketDoor", "SocketDoors", "Repeated", "ENVELOPE_KEYS", "hook_name", "reply_error", "reply_api_error", "ack", "Malformed"]
 
 log = logging.getLogger("nkhost.pipeline")
 
@@ -82,18 +86,28 @@ FieldKind = type | tuple[type, ...] | Repeated
 ``Repeated(str)`` for a ``repeated string``, ``dict`` for a nested message..."""
 
 
+Starter = Callable[[Any, "WebSocketSession", str, dict[str, Any], Callable[[str | None], None]], Any]
+"""``start(services, session, cid, body, done)``: a handler that needs no task. Returns None
+when it finished at once, or ``WAITING`` when it calls ``done(close reason or None)`` later."""
+
+WAITING = pipeline_rpc.WAITING
+"""What ``start`` returns when the message's answer comes later, through ``done``."""
+
+
 @dataclass(slots=True, frozen=True)
 class SocketDoor:
     """One realtime message: its handler and its fields (proto name -> JSON type).
 
     A handler returns ``(success, out)``: ``out`` is the reply envelope it sent (None
     when it sent none), which the after hook receives. ``hooks=False`` skips the
-    realtime hooks (``rpc``, as Nakama).
+    realtime hooks (``rpc``, as Nakama); such a door may also have a ``start``
+    (see ``Starter``), which the socket uses instead of the handler.
     """
 
     handler: Handler
     fields: Mapping[str, FieldKind]
     hooks: bool = True
+    start: Starter | None = None
 
 
 async def _ping(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
@@ -107,7 +121,8 @@ async def _pong(services: Any, session: WebSocketSession, cid: str, body: dict[s
 
 
 CORE_DOORS: dict[str, SocketDoor] = {
-    "rpc": SocketDoor(pipeline_rpc.rpc, pipeline_rpc.FIELDS, hooks=False),  # Nakama: RPC messages get no realtime hooks
+    # Nakama: RPC messages get no realtime hooks
+    "rpc": SocketDoor(pipeline_rpc.rpc, pipeline_rpc.FIELDS, hooks=False, start=pipeline_rpc.start),
     "ping": SocketDoor(_ping, {}),
     "pong": SocketDoor(_pong, {}),
 }
@@ -218,9 +233,29 @@ def ack(session: WebSocketSession, cid: str) -> dict[str, Any]:
     return out
 
 
+def start(services: Any, session: WebSocketSession, payload: bytes, done: Callable[[str | None], None]) -> Any:
+    """Begin one text message: a close reason or None when it was handled here, ``WAITING``
+    when ``done(close reason or None)`` will be called, or else a coroutine that handles it
+    (returning the close reason), for the caller to await."""
+    parsed = _parse(services.doors, session, payload)
+    if type(parsed) is not tuple:
+        return parsed
+    door, key, cid, body, envelope = parsed
+    if door.start is not None and not door.hooks:
+        return door.start(services, session, cid, body, done)
+    return _handle(services, session, door, key, cid, body, envelope)
+
+
 async def process(services: Any, session: WebSocketSession, payload: bytes) -> str | None:
     """Handle one text message. Returns a close reason, or None to keep the socket open."""
-    doors: SocketDoors = services.doors
+    parsed = _parse(services.doors, session, payload)
+    if type(parsed) is not tuple:
+        return parsed
+    return await _handle(services, session, *parsed)
+
+
+def _parse(doors: SocketDoors, session: WebSocketSession, payload: bytes) -> tuple[SocketDoor, str, str, dict[str, Any], Any] | str:
+    """(door, key, cid, body, envelope), or the close reason of a message that has no door."""
     try:
         envelope = orjson.loads(payload)
         cid, key, body = doors.parse(envelope)
@@ -234,6 +269,10 @@ async def process(services: Any, session: WebSocketSession, payload: bytes) -> s
     if door is None:
         reply_error(session, cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "Unrecognized message.")
         return "unrecognized message"
+    return door, key, cid, body, envelope
+
+
+async def _handle(services: Any, session: WebSocketSession, door: SocketDoor, key: str, cid: str, body: dict[str, Any], envelope: Any) -> str | None:
     handler = door.handler
     if not door.hooks:
         await handler(services, session, cid, body)
@@ -245,7 +284,7 @@ async def process(services: Any, session: WebSocketSession, payload: bytes) -> s
         try:
             result = await runtime.before_rt(name, socket_context(session, "before"), envelope)
             if result is not None:
-                cid, key2, body = doors.parse(result)
+                cid, key2, body = services.doors.parse(result)
                 if key2 != key:
                     raise Malformed(f"before hook changed the message to {key2!r}")
                 envelope = result

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -126,7 +126,7 @@ class WebSocketSession(asyncio.Protocol):
         self._torn_down = False
         self._close_timer: asyncio.TimerHandle | None = None
         self._inbox: deque[bytes] = deque()
-        self._runner: asyncio.Task[None] | None = None
+        self._runner: object | None = None  # the inbox task, or pipeline.WAITING while an RPC is out
         self._reading_paused = False
         self._fragments: list[bytes] | None = None  # a fragmented text message being assembled
         self._unparsed: bytearray | None = None  # the start of a frame not complete yet
@@ -424,23 +424,58 @@ class WebSocketSession(asyncio.Protocol):
             return
         self._inbox.append(payload)
         if self._runner is None:
-            self._runner = self._loop.create_task(self._run_inbox())
+            self._pump()
         elif len(self._inbox) >= _INBOX_PAUSE and not self._reading_paused and self._transport is not None:
             self._reading_paused = True
             self._transport.pause_reading()
 
-    async def _run_inbox(self) -> None:
-        """Handle queued messages in arrival order; replies keep that order."""
+    def _next(self) -> bytes:
+        inbox = self._inbox
+        payload = inbox.popleft()
+        if self._reading_paused and len(inbox) <= _INBOX_RESUME and self._transport is not None:
+            self._reading_paused = False
+            self._transport.resume_reading()
+        return payload
+
+    def _pump(self) -> None:
+        """Handle queued messages in arrival order, one at a time; replies keep that order.
+
+        An RPC waits for its worker without a task (``_runner`` is ``WAITING`` until its
+        answer calls ``_answered``); the first other message starts the inbox task, which
+        handles it and whatever queues behind it.
+        """
+        inbox = self._inbox
+        while inbox and not self._closing:
+            try:
+                step = pipeline.start(self.services, self, self._next(), self._answered)
+            except Exception:
+                log.exception("session %s: message handling failed", self.session_id)
+                self.close(CloseCode.NORMAL, "internal error")
+                return
+            if step is pipeline.WAITING:
+                self._runner = step
+                return
+            if type(step) is str:
+                self.close(CloseCode.NORMAL, step)
+            elif step is not None:
+                self._runner = self._loop.create_task(self._run_inbox(step))
+                return
+
+    def _answered(self, reason: str | None) -> None:
+        self._runner = None
+        if reason is not None:
+            self.close(CloseCode.NORMAL, reason)
+        self._pump()
+
+    async def _run_inbox(self, first: Awaitable[str | None]) -> None:
+        """Handle ``first``, then the queued messages in arrival order."""
         inbox = self._inbox
         try:
-            while inbox and not self._closing:
-                payload = inbox.popleft()
-                if self._reading_paused and len(inbox) <= _INBOX_RESUME and self._transport is not None:
-                    self._reading_paused = False
-                    self._transport.resume_reading()
-                reason = await pipeline.process(self.services, self, payload)
-                if reason is not None:
-                    self.close(CloseCode.NORMAL, reason)
+            reason = await first
+            while reason is None and inbox and not self._closing:
+                reason = await pipeline.process(self.services, self, self._next())
+            if reason is not None:
+                self.close(CloseCode.NORMAL, reason)
         except Exception:
             log.exception("session %s: message handling failed", self.session_id)
             self.close(CloseCode.NORMAL, "internal error")

@@ -9,8 +9,8 @@ A worker started to replace a retired one builds its own VM before it takes any 
 
 Every VM has its own outbox: the nk operations of a call (or of a module's top level) and
 its completion go to the loop through it in order, so a reply never overtakes its own
-stream events, whichever thread built the VM. Jobs go out through one shared
-``SimpleQueue`` (a C put and a lock release: no executor machinery per call).
+stream events, whichever thread built the VM. Jobs go out through one shared ``JobQueue``
+(jobqueue.py), which keeps only as many workers awake as the calls can use.
 
 lupa releases the GIL while Lua runs, so workers run Lua in parallel. A VM stuck inside a C
 function (a backtracking Lua pattern) cannot be interrupted by the instruction hook: the
@@ -26,16 +26,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from queue import SimpleQueue
 from typing import Any, NamedTuple
 
 from .context import CallContext
 from .errors import CallTimeout, LoadError, RpcError, RuntimeFailure
+from .jobqueue import JobQueue
 from .outbox import Outbox
 from .sandbox import Sandbox
 from .snapshot import Module
 
-__all__ = ["Job", "WorkerPool", "VmFactory", "Loaded"]
+__all__ = ["Job", "Reply", "WorkerPool", "VmFactory", "Loaded"]
 
 log = logging.getLogger("nkhost.runtime")
 
@@ -53,9 +53,31 @@ class Loaded(NamedTuple):
     outbox: Outbox
 
 
+class Reply:
+    """A job's answer as a callback, ``fn(ok, value)`` on the loop, where a caller that needs no
+    task gives one (a socket RPC): the part of a future the pool uses, and nothing to await."""
+
+    __slots__ = ("fn", "settled")
+
+    def __init__(self, fn: Callable[[bool, Any], None]) -> None:
+        self.fn = fn
+        self.settled = False
+
+    def done(self) -> bool:
+        return self.settled
+
+    def set_result(self, value: Any) -> None:
+        self.settled = True
+        self.fn(True, value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.settled = True
+        self.fn(False, exc)
+
+
 @dataclass(slots=True)
 class Job:
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | Reply
     kind: str  # "rpc", "req_before", ..., "shutdown", or "build"
     key: str
     mode: str
@@ -76,7 +98,7 @@ def _settle(job: Job, ok: bool, value: Any) -> None:
 
 
 class _Worker:
-    __slots__ = ("pool", "index", "loaded", "busy", "job", "started", "retired", "thread")
+    __slots__ = ("pool", "index", "loaded", "busy", "job", "started", "retired", "thread", "wake")
 
     def __init__(self, pool: WorkerPool, index: int) -> None:
         self.pool = pool
@@ -87,18 +109,23 @@ class _Worker:
         self.started = 0.0
         self.retired = False
         self.thread = threading.Thread(target=self._run, name=f"nkhost-lua-{index}", daemon=True)
+        self.wake = threading.Lock()  # the job queue's wake-up (see jobqueue.Sleeper)
+        self.wake.acquire()
 
     def _run(self) -> None:
         pool = self.pool
         if pool.current is not None and not self._load_own():  # a replacement: load before any job
             return
         jobs = pool.jobs
+        jobs.enter()
         while not self.retired:
-            job = jobs.get()
+            job = jobs.take(self)
             if job is None:
                 break
             self.job, self.started = job, time.monotonic()
+            jobs.last_start = self.started
             ok, value = self._execute(job)
+            jobs.ran(time.monotonic() - self.started)
             self.job, self.started = None, 0.0
             if self.retired:  # the watchdog already failed this job; a replacement serves the rest
                 break
@@ -155,7 +182,6 @@ class WorkerPool:
     def __init__(self, size: int, loop: asyncio.AbstractEventLoop, load: VmFactory, timeout_ms: int) -> None:
         self.loop = loop
         self.load = load
-        self.jobs: SimpleQueue[Job | None] = SimpleQueue()
         self.generation = 0
         self.current: tuple[int, Sequence[Module]] | None = None  # what a replacement worker loads
         self.ready: list[Loaded] = []  # the published generation's VMs not yet adopted
@@ -164,6 +190,7 @@ class WorkerPool:
         # The hook aborts at the deadline; only a call stuck in C lives past this.
         self.hard_limit = self.timeout * 1.5 + 0.05
         self._workers = [_Worker(self, i) for i in range(size)]
+        self.jobs: JobQueue[Job] = JobQueue(loop, self._workers)
         self._watchdog: asyncio.Task[None] | None = None
         self.retired = 0
 
@@ -201,12 +228,16 @@ class WorkerPool:
         self.ready = built
         self.generation = number
 
-    def submit(self, job: Job) -> asyncio.Future[Any]:
+    def submit(self, job: Job) -> asyncio.Future[Any] | Reply:
         self.jobs.put(job)
         return job.future
 
-    def new_job(self, kind: str, key: str, mode: str, ctx: CallContext, a: Any = None, b: Any = None, finish: Callable[[Any], Any] | None = None) -> Job:
-        return Job(self.loop.create_future(), kind, key, mode, ctx, a, b, finish)
+    def new_job(
+        self, kind: str, key: str, mode: str, ctx: CallContext, a: Any = None, b: Any = None,
+        finish: Callable[[Any], Any] | None = None, reply: Callable[[bool, Any], None] | None = None,
+    ) -> Job:
+        """A job answered through a future, or through ``reply(ok, value)`` when given."""
+        return Job(self.loop.create_future() if reply is None else Reply(reply), kind, key, mode, ctx, a, b, finish)
 
     async def _watch(self) -> None:
         interval = min(0.1, self.timeout / 2)
@@ -220,6 +251,7 @@ class WorkerPool:
 
     def _retire(self, worker: _Worker, job: Job) -> None:
         worker.retired = True
+        self.jobs.retire()
         if worker.busy is not None:
             worker.busy.close()
         log.error(
@@ -237,7 +269,6 @@ class WorkerPool:
         self.stopping = True
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for _ in self._workers:
-            self.jobs.put(None)
+        self.jobs.stop(len(self._workers))
         for worker in self._workers:
             await asyncio.to_thread(worker.thread.join, self.hard_limit + 1.0)

@@ -266,12 +266,20 @@ class Runtime:
 
     async def call_rpc(self, rpc_id: str, ctx: CallContext, payload: str) -> str | None:
         """Run an RPC on a worker; raises RpcNotFound or RpcError(message, code)."""
+        return await self._rpc_job(rpc_id, ctx, payload, None)  # type: ignore[misc]
+
+    def start_rpc(self, rpc_id: str, ctx: CallContext, payload: str, reply: Callable[[bool, Any], None]) -> None:
+        """``call_rpc`` without a future: ``reply(True, result)`` or ``reply(False, RpcError)``
+        runs on the loop when it is done. Raises RpcNotFound at once."""
+        self._rpc_job(rpc_id, ctx, payload, reply)
+
+    def _rpc_job(self, rpc_id: str, ctx: CallContext, payload: str, reply: Callable[[bool, Any], None] | None) -> Any:
         key = rpc_id.lower()
         if key not in self._catalog().rpcs:
             raise RpcNotFound(rpc_id)
         pool = self._pool
         assert pool is not None
-        return await pool.submit(pool.new_job("rpc", key, ctx.execution_mode, ctx, payload.encode(), None, _text_result))
+        return pool.submit(pool.new_job("rpc", key, ctx.execution_mode, ctx, payload.encode(), None, _text_result, reply))
 
     def has_hook(self, kind: str, name: str) -> bool:
         if kind not in HOOK_KINDS:
