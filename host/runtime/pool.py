@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..threads import start_lua_thread
 from .context import CallContext
 from .errors import CallTimeout, LoadError, RpcError, RuntimeFailure
 from .jobqueue import JobQueue
@@ -196,7 +197,7 @@ class WorkerPool:
 
     def start(self) -> None:
         for worker in self._workers:
-            worker.thread.start()
+            start_lua_thread(worker.thread)
         self._watchdog = self.loop.create_task(self._watch(), name="nkhost-lua-watchdog")
 
     async def build(self, number: int, modules: Sequence[Module]) -> tuple[list[Loaded], list[str]]:
@@ -262,7 +263,7 @@ class WorkerPool:
             job.future.set_exception(CallTimeout(f"call exceeded the {int(self.timeout * 1000)} ms deadline"))
         replacement = _Worker(self, worker.index)
         self._workers[self._workers.index(worker)] = replacement
-        replacement.thread.start()
+        start_lua_thread(replacement.thread)
         self.retired += 1
 
     async def stop(self) -> None:

@@ -95,7 +95,46 @@ string.find = function(s, p, init, plain)
 end
 string.match = function(s, p, init) check_subject("string.match", s, p) return smatch(s, p, init) end
 string.gmatch = function(s, p) check_subject("string.gmatch", s, p) return sgmatch(s, p) end
-string.gsub = function(s, p, repl, n) check_subject("string.gsub", s, p) return sgsub(s, p, repl, n) end
+
+-- C-level nesting. A gsub callback, a sort comparator (or __lt) and a resumed coroutine are Lua
+-- called from C: each level costs C stack (~8 KiB for gsub's buffer) and, for a coroutine, a fresh
+-- Lua stack, so Lua's own "stack overflow" never comes; ~1,000 levels overflowed the worker's C
+-- stack (SIGSEGV, the whole process: issue 13). Every such entry counts here and fails past
+-- MAX_C_NESTING with a Lua error; threads that run Lua also get a 16 MiB stack (host/threads.py).
+-- The count is the number of these C calls active: each leaves through `unnest`, and an error
+-- unwinding past one is caught by a pcall/xpcall/resume, which put back the count they saw (or by
+-- the host, whose arm() sets it to 0).
+local MAX_C_NESTING = 200
+local cdepth = 0
+local nest_raise = raiser("=sandbox")
+local function nest(fname)
+  if cdepth >= MAX_C_NESTING then
+    nest_raise(format("%s: C call nesting deeper than %d levels (recursion through gsub, format, sort or coroutines)",
+      fname, MAX_C_NESTING))
+  end
+  cdepth = cdepth + 1
+end
+local function unnest(...)
+  cdepth = cdepth - 1
+  return ...
+end
+local function restore(saved, ...)
+  cdepth = saved
+  return ...
+end
+
+local sformat = string.format -- "%s" calls __tostring from C
+string.format = function(...)
+  nest("string.format")
+  return unnest(sformat(...))
+end
+string.gsub = function(s, p, repl, n)
+  check_subject("string.gsub", s, p)
+  local kind = type(repl)
+  if kind ~= "function" and kind ~= "table" then return sgsub(s, p, repl, n) end -- no Lua runs inside
+  nest("string.gsub")
+  return unnest(sgsub(s, p, repl, n))
+end
 
 python = nil
 package.loaded.python, package.loaded.ffi, package.preload.ffi, package.loaded.jit = nil, nil, nil, nil
@@ -141,6 +180,7 @@ sethook(hook, "", HOOK_N)
 local hook_thread = coroutine.create(function() end)
 
 local function arm()
+  cdepth = 0
   st.killed = false
   st.deadline = now() + TIMEOUT
   st.armed = true
@@ -188,8 +228,35 @@ local tlib = {}
 for k, v in pairs(table) do tlib[k] = v end
 tlib.insert = function(t, ...) guard(t, "table.insert"); return insert(t, ...) end
 tlib.remove = function(t, ...) guard(t, "table.remove"); return remove(t, ...) end
-tlib.sort = function(t, ...) guard(t, "table.sort"); return sort(t, ...) end
+tlib.sort = function(t, ...)
+  guard(t, "table.sort")
+  if type(t) ~= "table" then return sort(t, ...) end -- its own error
+  nest("table.sort")
+  return unnest(sort(t, ...))
+end
 tlib.setn = nil
+
+-- coroutine.resume and wrap count as C nesting (see MAX_C_NESTING); wrap is resume plus
+-- LuaJIT's wrap semantics: results without the status, errors re-raised at the caller's line.
+local clib = {}
+for k, v in pairs(coroutine) do clib[k] = v end
+local cresume, ccreate, cwrap = coroutine.resume, coroutine.create, coroutine.wrap
+local function resume(co, ...)
+  if type(co) ~= "thread" then return cresume(co, ...) end -- its own error
+  nest("coroutine.resume")
+  local saved = cdepth
+  return restore(saved - 1, cresume(co, ...))
+end
+clib.resume = resume
+local function wrapped(ok, ...)
+  if ok then return ... end
+  error((...), 2)
+end
+clib.wrap = function(f)
+  if type(f) ~= "function" then return cwrap(f) end -- its own error
+  local co = ccreate(f)
+  return function(...) return wrapped(resume(co, ...)) end
+end
 
 -- The environment --------------------------------------------------------------------------
 -- G is the table every module chunk runs in, and it holds the globals themselves: a global read
@@ -263,7 +330,7 @@ local function log(level, ...)
 end
 
 for _, name in ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "select",
-  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "pcall", "_VERSION" }) do
+  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "_VERSION" }) do
   G[name] = _G[name]
 end
 G._G = E
@@ -272,11 +339,12 @@ G.table = readonly(tlib, "table")
 G.math = readonly(math, "math")
 G.bit = readonly(bit, "bit")
 G.bit32 = readonly(bit32, "bit32")
-G.coroutine = readonly(coroutine, "coroutine")
+G.coroutine = readonly(clib, "coroutine")
 G.os = readonly(os, "os")
 G.rawset = function(t, k, v) guard(t, "rawset"); return rawset(t, k, v) end
+G.pcall = function(f, ...) return restore(cdepth, pcall(f, ...)) end
 G.xpcall = function(f, h, ...)
-  return xpcall(f, function(e) if st.killed then return e end return h(e) end, ...)
+  return restore(cdepth, xpcall(f, function(e) if st.killed then return e end return h(e) end, ...))
 end
 G.collectgarbage = function(opt)
   if opt == "count" then return collectgarbage("count") end

@@ -1,0 +1,80 @@
+"""Hostile modules from issue 13 that used to crash or freeze the whole process.
+
+Each runs in a subprocess (tests/runtime/hostile/serve.py): a SIGSEGV or a deadlock then fails
+the test (its return code, or the subprocess timeout) instead of taking pytest down. Every
+case asserts that the hostile call fails with a Lua error and a bystander RPC is still served.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Generous: a healthy run takes ~1 s; only a deadlock comes near this.
+_SUBPROCESS_TIMEOUT = 120
+
+
+def run_hostile(tmp_path: Path, body: str, payload: str = "") -> dict:
+    """Serve a module with RPC "bomb" (``body``) and "ok"; call bomb, then ok twice."""
+    source = 'local nk = require("nakama")\nnk.register_rpc(function() return "ok" end, "ok")\n'
+    source += "nk.register_rpc(function(ctx, payload)\n" + textwrap.dedent(body) + '\nend, "bomb")\n'
+    (tmp_path / "m.lua").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.runtime.hostile.serve", str(tmp_path), "bomb", payload],
+        cwd=ROOT, capture_output=True, text=True, timeout=_SUBPROCESS_TIMEOUT,
+    )
+    assert done.returncode == 0, f"the server process died (rc {done.returncode}): {done.stderr[-2000:]}"
+    out = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert out["bystander"] == "ok" and out["bystander_again"] == "ok"
+    return out
+
+
+C_NESTING = {
+    "gsub callback": 'local function f(c) return (("ab"):gsub(".", f)) end\nreturn (("ab"):gsub(".", f))',
+    "gsub table": 'local mt = {}\nmt.__index = function() return (("ab"):gsub(".", setmetatable({}, mt))) end\n'
+                  'return (("ab"):gsub(".", setmetatable({}, mt)))',
+    "coroutine.wrap": "local function f() return coroutine.wrap(f)() end\nreturn f()",
+    "coroutine.resume": "local function f() local ok, e = coroutine.resume(coroutine.create(f)) error(e, 0) end\nf()",
+    "sort in coroutines": "local function f() table.sort({3, 2, 1}, function(a, b) coroutine.wrap(f)() return a < b end) end\nf()",
+    "format in coroutines": """
+        local mt, k = {}, 0
+        mt.__tostring = function()
+          k = k + 1
+          if k % 2000 == 0 then return coroutine.wrap(function() return string.format("%s", setmetatable({}, mt)) end)() end
+          return string.format("%s", setmetatable({}, mt))
+        end
+        return tostring(setmetatable({}, mt))""",
+}
+
+
+@pytest.mark.parametrize("body", C_NESTING.values(), ids=C_NESTING.keys())
+def test_deep_c_nesting_fails_with_a_lua_error_not_a_crash(tmp_path, body):
+    out = run_hostile(tmp_path, body)
+    assert "C call nesting deeper than 200 levels" in out["error"]
+
+
+def test_c_nesting_below_the_cap_and_after_caught_errors_still_works(tmp_path):
+    from tests.runtime.helpers import call, rpc_vm
+
+    vm = rpc_vm(tmp_path, """
+        local function deep(n) if n == 0 then return "x" end return (("a"):gsub(".", function() return deep(n - 1) end)) end
+        assert(deep(150) == "x")
+        local w = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+        assert(w(1) == 2 and w(5) == 10)
+        local ok, e = pcall(coroutine.wrap(function() error("inner") end))
+        assert(not ok and e:find("inner"), e)
+        -- errors unwinding through counted C calls do not leak nesting
+        for i = 1, 1000 do
+          pcall(string.gsub, "a", ".", function() error("x") end)
+          coroutine.resume(coroutine.create(function() table.sort({2, 1}, function() error("y") end) end))
+          pcall(coroutine.wrap(function() string.format("%s", setmetatable({}, {__tostring = function() error("z") end})) end))
+        end
+        return deep(150) .. string.format("%d", 7)
+    """)
+    assert call(vm) == "x7"
