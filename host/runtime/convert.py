@@ -36,9 +36,12 @@ def type_name(value: Any) -> str:
 @dataclass(slots=True, frozen=True)
 class Ready:
     """Data already fit for ``table_from``: bytes strings, no str, no object met twice
-    (json_decode's output, a localcache value). Skips the copying walk."""
+    (json_decode's output, a localcache value). Skips the copying walk. ``lua_bytes``, when
+    known, bounds what its tables take in the Lua heap (checked against the cap before they
+    are built: nk.py)."""
 
     value: Any
+    lua_bytes: int = 0
 
 
 def _plain(value: Any, depth: int) -> Any:

@@ -35,7 +35,7 @@ from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
 from .registrations import Registration
 from .snapshot import Module
 
-__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "Binder"]
+__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "HEADROOM", "Binder"]
 
 log = logging.getLogger("nkhost.runtime")
 
@@ -45,6 +45,11 @@ _JSON = (_LUA_DIR / "json.lua").read_bytes()
 _BIT32 = (_LUA_DIR / "bit32.lua").read_bytes()
 
 HOOK_KINDS = ("req_before", "req_after", "rt_before", "rt_after")
+HEADROOM = 1 << 20
+"""Heap left free under the cap whenever lupa's glue runs (an nk call's arguments and results,
+a call's context): an allocation refused there deadlocks the process (issue 13), so the Lua
+side refuses an nk call with "not enough memory" past ``cap - HEADROOM``, and the host builds
+tables with the cap lifted (nk.py, ``call``)."""
 _MEMORY_TEXT = "not enough memory"
 
 
@@ -206,6 +211,8 @@ class Sandbox:
         self._watch_every = min(0.05, max(0.002, limits.timeout_ms / 1000.0 / 20))
         cfg = {
             b"max_str": limits.max_string,
+            b"max_memory": limits.max_bytes,
+            b"headroom": HEADROOM,
             b"max_subject": limits.max_subject,
             b"hook_n": limits.hook_interval,
             b"jit": limits.jit,
@@ -286,13 +293,19 @@ class Sandbox:
         """
         lua = self.lua
         self.context = ctx
+        if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:  # lupa pushes the arguments
+            self._recover_memory()
+        if type(a) is not bytes and a is not None or type(b) is not bytes and b is not None or ctx.vars or ctx.headers or ctx.query_params:
+            a, b, maps = self._uncapped(lua, ctx, a, b)
+        else:
+            maps = _NO_MAPS
         result = self._guarded(
             self._call,
             kind.encode(),
             key.encode(),
             (mode or ctx.execution_mode).encode(),
-            a if a is None or type(a) is bytes else to_lua(lua, a),
-            b if b is None or type(b) is bytes else to_lua(lua, b),
+            a,
+            b,
             ctx.user_id.encode(),
             ctx.username.encode(),
             ctx.user_session_exp,
@@ -301,7 +314,7 @@ class Sandbox:
             ctx.client_ip.encode(),
             ctx.client_port.encode(),
             ctx.trace_id.encode(),
-            *_ctx_maps(lua, ctx),
+            *maps,
         )
         if result == 0:
             raise RpcNotFound(key)
@@ -314,6 +327,26 @@ class Sandbox:
         if not custom:
             log.error("%s %s %r failed: %s", self._label, kind, key, _text(trace) if trace else message)
         raise RpcError(_strip_position(message, _text(path)), int(code))
+
+    def _uncapped(self, lua: Any, ctx: CallContext, a: Any, b: Any) -> tuple[Any, Any, tuple[Any, ...]]:
+        """The call's tables, built with the memory cap lifted: a refused allocation inside
+        table_from deadlocks the process (issue 13). Their size is the host's (requests and
+        envelopes within the server's own limits); a call that finds the heap over the cap
+        after them fails as out of memory."""
+        lua.set_max_memory(0)
+        try:
+            out = (
+                a if a is None or type(a) is bytes else to_lua(lua, a),
+                b if b is None or type(b) is bytes else to_lua(lua, b),
+                _ctx_maps(lua, ctx),
+            )
+        finally:
+            lua.set_max_memory(self.limits.max_bytes)
+        if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:
+            del out
+            self._recover_memory()
+            raise CallOutOfMemory(f"memory limit of {self.limits.max_memory_mb} MiB exceeded")
+        return out
 
     def shutdown(self, ctx: CallContext) -> list[str]:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""

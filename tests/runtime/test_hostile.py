@@ -78,3 +78,30 @@ def test_c_nesting_below_the_cap_and_after_caught_errors_still_works(tmp_path):
         return deep(150) .. string.format("%d", 7)
     """)
     assert call(vm) == "x7"
+
+
+MEMORY = {
+    "json_decode near the cap": """
+        local nk = require("nakama")
+        local doc = "[" .. string.rep("[],", 1100000) .. "[]]"
+        local hold = {}
+        pcall(function() while true do hold[#hold + 1] = {} end end)
+        hold[#hold], hold[#hold - 1] = nil, nil
+        return tostring(#nk.json_decode(doc))""",
+    "json_decode filling the heap": """
+        local nk = require("nakama")
+        local doc = "[" .. string.rep("[],", 1100000) .. "[]]"
+        local keep = {}
+        for i = 1, 200 do keep[i] = nk.json_decode(doc) end""",
+    "localcache results filling the heap": """
+        local nk = require("nakama")
+        nk.localcache_put("big", {string.rep("x", 60000), {1, 2, 3}})
+        local keep = {}
+        for i = 1, 1e6 do keep[i] = nk.localcache_get("big") end""",
+}
+
+
+@pytest.mark.parametrize("body", MEMORY.values(), ids=MEMORY.keys())
+def test_out_of_memory_in_conversion_fails_the_call_not_the_server(tmp_path, body):
+    out = run_hostile(tmp_path, body)
+    assert out["code"] == 8 and "memory limit of 64 MiB exceeded" in out["error"], out

@@ -5,7 +5,7 @@
 -- from user code except through the closures placed in that environment.
 --
 -- Arguments (from host/runtime/sandbox.py):
---   cfg      {max_str, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
+--   cfg      {max_str, max_memory, headroom, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
 --             json_src, bit32_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
@@ -474,10 +474,21 @@ local nk = {}
 
 -- Python functions only behind closures: user code never holds a Python object, and a failure
 -- becomes a string error at the caller's line, catchable with pcall.
+-- The Python side runs in lupa's glue, where a refused allocation deadlocks the process (issue
+-- 13), so a call needs HEADROOM bytes free under the cap first (after a full collection, only
+-- when short of it); the results are built with the cap lifted and checked (host/runtime/nk.py).
+local gccount, FULL_KB = collectgarbage, (cfg.max_memory - cfg.headroom) / 1024
+local function room()
+  if gccount("count") > FULL_KB then
+    gccount("collect")
+    if gccount("count") > FULL_KB then error("not enough memory", 0) end
+  end
+end
 local function bind(pyf)
   return function(...)
+    room()
     local ok, n, a, b, c = pyf(...)
-    if not ok then error(n, 2) end
+    if not ok then error(n, n == "not enough memory" and 0 or 2) end -- Lua's own OOM text has no position
     if n == 1 then return a end
     if n == 0 then return end
     if n == 2 then return a, b end
