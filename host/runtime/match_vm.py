@@ -31,7 +31,7 @@ from .convert import lua_type, to_lua, type_name
 from .errors import NkArgError, RpcError, RuntimeFailure
 from .nk import _bind
 from .outbox import Outbox
-from .sandbox import Sandbox
+from .sandbox import Sandbox, clip
 from .snapshot import Module
 
 __all__ = ["MatchVm", "MatchVms", "MatchCallbackError", "Dispatch", "CALLBACKS"]
@@ -112,13 +112,13 @@ class MatchVm(Sandbox):
         if err is None:
             err = self._glue[b"open"](name)
             if err is not None:
-                raise MatchCallbackError(_text(err))
+                raise MatchCallbackError(clip(err))
             # What loading left behind would otherwise double the heap a tick walks (the
             # collector runs when the heap doubles): ~150 KB instead of ~65 KB live, and with
             # hundreds of matches the cache misses showed in every tick.
             self.lua.gccollect()
             return
-        raise MatchCallbackError(f"error loading match module: {_text(err)}")
+        raise MatchCallbackError(f"error loading match module: {clip(err)}")
 
     # Callbacks (the core's MatchHandler) ----------------------------------------------
 

@@ -223,7 +223,7 @@ class Runtime:
         self._current = Generation(number, snap, built[0].vm.catalog)
         pool.publish(number, snap.modules, built)
         self._event_keys = self._current.catalog.keys("event")
-        for line in never_called(self._current.catalog.handlers):
+        for line in (*self._current.catalog.overrides, *never_called(self._current.catalog.handlers)):
             log.warning("runtime_generation=%d %s", number, line)
         return []
 

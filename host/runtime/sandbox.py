@@ -35,7 +35,7 @@ from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
 from .registrations import Registration
 from .snapshot import Module
 
-__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "HEADROOM", "Binder"]
+__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "HEADROOM", "Binder", "clip"]
 
 log = logging.getLogger("nkhost.runtime")
 
@@ -150,6 +150,8 @@ class Catalog:
     hooks: Mapping[str, frozenset[str]]
     shutdown: int
     handlers: tuple[Registration, ...] = ()
+    overrides: tuple[str, ...] = ()
+    """One text per registration that replaced an earlier one with the same id."""
 
     def keys(self, kind: str) -> list[str]:
         """The keys registered for ``kind``, in registration order for register_event's "1", "2"..."""
@@ -164,6 +166,20 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+MAX_TEXT_BYTES = 4096
+"""Error texts and print lines from Lua are cut to this before they are returned or logged
+(issue 13: an 8 MiB error() was sent and logged whole)."""
+
+
+def clip(value: Any) -> str:
+    """A Lua error text or log line, at most MAX_TEXT_BYTES of it, saying how long it was."""
+    if isinstance(value, bytes) and len(value) > MAX_TEXT_BYTES:
+        value = value[:MAX_TEXT_BYTES] + b"... (%d bytes, truncated)" % len(value)
+    elif isinstance(value, str) and len(value) > MAX_TEXT_BYTES:
+        value = f"{value[:MAX_TEXT_BYTES]}... ({len(value)} characters, truncated)"
+    return _text(value)
 
 
 def _b(text: str) -> bytes:
@@ -227,7 +243,7 @@ class Sandbox:
         }
 
         def py_log(level: bytes, message: bytes) -> None:
-            log_line(_text(level), _text(message))
+            log_line(_text(level), clip(message))
 
         py = {b"log": py_log, b"claim_once": claim_once, b"clock": time.monotonic}
         prelude = self.lua.execute(b"return function(...) return assert(load(..., '=sandbox', 't', _G)) end")(_PRELUDE)
@@ -266,13 +282,17 @@ class Sandbox:
             except RpcError as exc:
                 err = f"{self._aborted_module(module)}: loading failed: {exc.message}"
             if err is not None:
-                errors.append(_text(err))
+                errors.append(clip(err))
         catalog = self._host[b"finish_load"]()
         hooks = {kind: frozenset(_text(k) for k in catalog[_b(kind)].values()) for kind in HOOK_KINDS}
         handlers = tuple(sorted(
             Registration(_text(h[b"kind"]), _text(h[b"key"]), _text(h[b"path"])) for h in catalog[b"handlers"].values()
         ))
-        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers)
+        overrides = tuple(
+            f"{_text(o[b'kind'])} {_text(o[b'key'])!r} in {_text(o[b'new']) or '?'} overrides the one in {_text(o[b'old']) or '?'}"
+            for o in catalog[b"overrides"].values()
+        )
+        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers, overrides)
         return list(dict.fromkeys(errors))  # a module required by others reports once
 
     def _aborted_module(self, module: Module) -> str:
@@ -321,11 +341,11 @@ class Sandbox:
         if result[0] == 1:
             return result[1]
         _, message, code, custom, path, trace = result
-        message = _text(message)
+        message = clip(message)
         if message == _MEMORY_TEXT:
             raise CallOutOfMemory(f"{kind} {key!r} aborted: memory limit of {self.limits.max_memory_mb} MiB exceeded")
         if not custom:
-            log.error("%s %s %r failed: %s", self._label, kind, key, _text(trace) if trace else message)
+            log.error("%s %s %r failed: %s", self._label, kind, key, clip(trace) if trace else message)
         raise RpcError(_strip_position(message, _text(path)), int(code))
 
     def _uncapped(self, lua: Any, ctx: CallContext, a: Any, b: Any) -> tuple[Any, Any, tuple[Any, ...]]:
@@ -352,7 +372,7 @@ class Sandbox:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""
         self.context = ctx
         errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, b"", b"", b"", b"", b"")
-        return [_text(e) for e in errors.values()]
+        return [clip(e) for e in errors.values()]
 
     def _guarded(self, fn: Any, *args: Any) -> Any:
         """Call into Lua; map limit hits to RpcError and keep the VM usable afterwards."""
@@ -374,7 +394,7 @@ class Sandbox:
                 raise CallTimeout(f"call exceeded the {limits.timeout_ms} ms deadline") from None
             self._st[b"armed"] = False
             self._host[b"reset"]()
-            log.error("%s: Lua error outside a protected call: %s", self._label, exc)
+            log.error("%s: Lua error outside a protected call: %s", self._label, clip(str(exc)))
             raise RpcError("internal runtime error") from None
         finally:
             if self._async:

@@ -105,3 +105,41 @@ MEMORY = {
 def test_out_of_memory_in_conversion_fails_the_call_not_the_server(tmp_path, body):
     out = run_hostile(tmp_path, body)
     assert out["code"] == 8 and "memory limit of 64 MiB exceeded" in out["error"], out
+
+
+def test_an_error_object_whose_tostring_fails_is_an_ordinary_rpc_error(tmp_path, caplog):
+    from host.runtime.errors import RpcError
+    from tests.runtime.helpers import call, rpc_vm
+
+    vm = rpc_vm(tmp_path, 'error(setmetatable({}, {__tostring = function() error("nope") end}))')
+    with pytest.raises(RpcError) as raised:
+        call(vm)
+    assert raised.value.message == "error object's __tostring failed: m.lua:4: nope"
+    assert "outside a protected call" not in caplog.text
+    assert call(vm, rpc="ok") == "ok"
+
+
+def test_a_huge_error_message_is_truncated_in_the_reply_and_the_log(tmp_path, caplog):
+    from host.runtime.errors import RpcError
+    from host.runtime.sandbox import MAX_TEXT_BYTES, Limits
+    from tests.runtime.helpers import call, rpc_vm
+
+    vm = rpc_vm(tmp_path, 'error(string.rep("x", 8 * 1024 * 1024))', Limits(timeout_ms=2000, max_memory_mb=64))
+    with pytest.raises(RpcError) as raised:
+        call(vm)
+    assert raised.value.message.endswith("... (8388617 bytes, truncated)")
+    assert len(raised.value.message) < MAX_TEXT_BYTES + 100
+    assert max(len(r.getMessage()) for r in caplog.records) < MAX_TEXT_BYTES + 200
+    assert call(vm, rpc="ok") == "ok"
+
+
+async def test_an_rpc_id_registered_twice_warns_naming_both_files(tmp_path, runtimes, caplog):
+    from host.runtime import CallContext
+
+    runtime = await runtimes(tmp_path, {
+        "a.lua": 'require("nakama").register_rpc(function() return "a" end, "Same")',
+        "b.lua": 'require("nakama").register_rpc(function() return "b" end, "same")',
+    })
+    assert await runtime.call_rpc("same", CallContext(), "") == "b"  # the later one wins, as in Nakama
+    warnings = [r.getMessage() for r in caplog.records if "overrides" in r.getMessage()]
+    assert warnings == ["runtime_generation=1 register_rpc 'same' in b.lua overrides the one in a.lua"]

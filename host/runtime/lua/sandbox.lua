@@ -403,6 +403,7 @@ local function chunk_path(fn)
   return ""
 end
 
+local overrides = {} -- {kind, key, old, new} for each registration that replaced another
 local function registrar(kind, fname, what)
   return function(fn, id)
     if not loading then
@@ -410,7 +411,12 @@ local function registrar(kind, fname, what)
     end
     if type(fn) ~= "function" then error("bad argument #1 to " .. fname .. " (function expected, got " .. type(fn) .. ")", 2) end
     if type(id) ~= "string" or id == "" then error("bad argument #2 to " .. fname .. " (expects " .. what .. ")", 2) end
-    reg[kind][lower(id)] = { fn = fn, path = chunk_path(fn) }
+    local key, path = lower(id), chunk_path(fn)
+    local before = reg[kind][key]
+    if before ~= nil then -- the later one wins, as in Nakama, which logs the override
+      overrides[#overrides + 1] = { kind = fname, key = id, old = before.path, new = path }
+    end
+    reg[kind][key] = { fn = fn, path = path }
   end
 end
 
@@ -618,13 +624,21 @@ local INVALID = "Runtime function returned invalid data - only allowed one retur
 
 -- Turns an error object into (message, code, custom). Runs while still armed: a __tostring
 -- metamethod on an error table is user code.
+-- A __tostring that fails (or errors in turn) must not escape the host's entry point ("Lua error
+-- outside a protected call", issue 13): its own error text is used instead.
+local function text(v)
+  local ok, s = pcall(tostring, v)
+  if ok and type(s) == "string" then return s end
+  if type(s) == "string" then return "error object's __tostring failed: " .. s end
+  return "error object's __tostring failed"
+end
 local function describe(e)
   if type(e) == "table" then
     local msg = e[1]
-    if msg == nil then return tostring(e), 13, true end
-    return tostring(msg), tonumber(e[2]) or 13, true
+    if msg == nil then return text(e), 13, true end
+    return text(msg), tonumber(e[2]) or 13, true
   end
-  return tostring(e), 13, false
+  return text(e), 13, false
 end
 
 local host = {
@@ -643,7 +657,7 @@ host.internals = {
 function host.load_module(name)
   arm()
   local ok, err = xpcall(require_module, on_error, name)
-  if not ok then err = tostring(err) end
+  if not ok then err = text(err) end
   st.armed = false
   if not ok then return err end
 end
@@ -673,6 +687,7 @@ function host.finish_load()
   end
   for name, ix in pairs(indexes) do handlers[#handlers + 1] = { kind = "storage_index", key = name, path = ix.path } end
   out.handlers = handlers
+  out.overrides = overrides
   return out
 end
 
@@ -717,7 +732,7 @@ function host.shutdown(...)
     current_ctx = ctx
     arm()
     local ok, err = xpcall(reg.shutdown[i], on_error, ctx)
-    if not ok then err = tostring(err) end
+    if not ok then err = text(err) end
     st.armed = false
     current_ctx = nil
     if not ok then errors[#errors + 1] = err end
