@@ -143,3 +143,24 @@ async def test_an_rpc_id_registered_twice_warns_naming_both_files(tmp_path, runt
     assert await runtime.call_rpc("same", CallContext(), "") == "b"  # the later one wins, as in Nakama
     warnings = [r.getMessage() for r in caplog.records if "overrides" in r.getMessage()]
     assert warnings == ["runtime_generation=1 register_rpc 'same' in b.lua overrides the one in a.lua"]
+
+
+async def test_a_symlink_out_of_runtime_path_is_refused_and_never_read(tmp_path, runtimes, caplog):
+    from host.runtime import CallContext
+    from host.runtime.snapshot import snapshot
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:secret-line\n")
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "real.lua").write_text('return "inside"')
+    (modules / "inside.lua").symlink_to(modules / "real.lua")  # a link that stays inside is read
+    runtime = await runtimes(modules, {"m.lua": 'require("nakama").register_rpc(function() return require("inside") end, "ok")'})
+    (modules / "passwd.lua").symlink_to(secret)
+    result = await runtime.reload()
+    assert not result.ok
+    assert result.errors == ["passwd.lua: symbolic link to a file outside runtime.path is not allowed"]
+    assert "secret-line" not in caplog.text
+    assert "symbolic link to a file outside runtime.path" in caplog.text
+    assert await runtime.call_rpc("ok", CallContext(), "") == "inside"
+    assert [m.name for m in snapshot(modules).modules] == ["inside", "m", "real"]
