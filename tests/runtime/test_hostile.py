@@ -164,3 +164,19 @@ async def test_a_symlink_out_of_runtime_path_is_refused_and_never_read(tmp_path,
     assert "symbolic link to a file outside runtime.path" in caplog.text
     assert await runtime.call_rpc("ok", CallContext(), "") == "inside"
     assert [m.name for m in snapshot(modules).modules] == ["inside", "m", "real"]
+
+
+@pytest.mark.parametrize(("build", "expected"), [
+    ('local s = string.rep("x", 1024)\nlocal t = {s, s}\nfor i = 1, 20 do t = {t, t} end', "more than 32 MiB of strings"),
+    ("local t = {1, 2}\nfor i = 1, 20 do t = {t, t, a = t} end", "more than 250000 values"),
+    ("local t = {}\nfor i = 1, 300000 do t[i] = i end", "more than 250000 values"),
+], ids=["shared string DAG", "shared table DAG", "wide array"])
+def test_a_value_that_expands_in_python_is_refused(tmp_path, build, expected):
+    from host.runtime.sandbox import Limits
+    from tests.runtime.helpers import call, rpc_vm
+
+    vm = rpc_vm(tmp_path, build + """
+        local ok, e = pcall(require("nakama").localcache_put, "k", t)
+        return tostring(ok) .. " " .. e""", Limits(timeout_ms=20000, max_memory_mb=64))
+    assert call(vm) == f"false localcache_put: value too large to convert: {expected}"
+    assert call(vm, rpc="ok") == "ok"
