@@ -7,6 +7,7 @@ case asserts that the hostile call fails with a Lua error and a bystander RPC is
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -180,3 +181,30 @@ def test_a_value_that_expands_in_python_is_refused(tmp_path, build, expected):
         return tostring(ok) .. " " .. e""", Limits(timeout_ms=20000, max_memory_mb=64))
     assert call(vm) == f"false localcache_put: value too large to convert: {expected}"
     assert call(vm, rpc="ok") == "ok"
+
+
+SPIN_AT_LOAD = """
+    local nk = require("nakama")
+    nk.session_disconnect(nk.uuid_v4(), 1)  -- tells the test a VM of the new generation is loading
+    while nk.localcache_get("go") == nil do end  -- a top level that spins (until the test lets go)
+    nk.register_rpc(function() return "new" end, "new")
+"""
+
+
+async def test_a_reload_that_spins_does_not_hold_up_the_serving_generation(tmp_path, runtimes):
+    from host.runtime import CallContext, HostOps
+
+    loading = asyncio.Event()
+    host = HostOps(session_disconnect=lambda session, reason: loading.set())
+    runtime = await runtimes(tmp_path, {"m.lua": 'require("nakama").register_rpc(function() return "ok" end, "ok")'},
+                             host=host, lua_call_timeout_ms=20000, lua_pool_size=2)
+    (tmp_path / "spin.lua").write_text(textwrap.dedent(SPIN_AT_LOAD))
+    reload = asyncio.create_task(runtime.reload())
+    await asyncio.wait([asyncio.ensure_future(loading.wait()), reload], return_when=asyncio.FIRST_COMPLETED)
+    assert not reload.done(), reload.result()
+    # every worker serves the old generation while the new one spins in its top level
+    answers = await asyncio.gather(*[runtime.call_rpc("ok", CallContext(), "") for _ in range(20)])
+    assert answers == ["ok"] * 20 and not reload.done()
+    runtime._services.cache.put(b"go", b"1")
+    assert (await reload).ok
+    assert await runtime.call_rpc("new", CallContext(), "") == "new"
