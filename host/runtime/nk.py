@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from lupa.luajit21 import LuaError
+
 from . import nk_utils
 from .bridge import Bridge, Services, check_string
 from .convert import Ready, from_lua, lua_type, to_lua
@@ -125,8 +127,12 @@ class _NkFunction:
             return False, f"{name}: wrong number or type of arguments".encode()
         except ValueError as exc:  # a Lua value that cannot cross (a function, a cycle)
             return False, f"{name}: {exc}".encode()
+        except RecursionError:  # an __index that calls nk again while its table converts, and so on
+            return False, f"{name}: calls nested too deeply".encode()
         except MemoryError:  # lupa's LuaMemoryError is one too
             return False, b"not enough memory"
+        except LuaError as exc:  # raised by Lua run while converting (an __index): its text, once
+            return False, str(exc).split("\n", 1)[0].encode()
         except Exception:
             lua_log.exception("nk.%s failed", name)
             return False, f"{name}: internal error".encode()

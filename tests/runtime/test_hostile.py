@@ -208,3 +208,19 @@ async def test_a_reload_that_spins_does_not_hold_up_the_serving_generation(tmp_p
     runtime._services.cache.put(b"go", b"1")
     assert (await reload).ok
     assert await runtime.call_rpc("new", CallContext(), "") == "new"
+
+
+def test_nk_calls_nested_through_index_metamethods_fail_cleanly(tmp_path):
+    from host.runtime.sandbox import Limits
+    from tests.runtime.helpers import call, rpc_vm
+
+    vm = rpc_vm(tmp_path, """
+        local nk = require("nakama")
+        local mt = {}
+        -- a hole that from_lua reads runs __index, which converts another such table, and so on
+        local function mk() local t = setmetatable({}, mt); t[1], t[2], t[4] = 1, 2, 4; return t end
+        mt.__index = function() nk.localcache_put("k", mk()) return 1 end
+        local ok, e = pcall(nk.localcache_put, "k", mk())
+        return e""", Limits(timeout_ms=20000, max_memory_mb=64))
+    assert call(vm).endswith("localcache_put: calls nested too deeply")  # every level's caller in front
+    assert call(vm, rpc="ok") == "ok"
