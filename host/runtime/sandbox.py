@@ -313,11 +313,15 @@ class Sandbox:
         """
         lua = self.lua
         self.context = ctx
-        if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:  # lupa pushes the arguments
-            self._recover_memory()
         if type(a) is not bytes and a is not None or type(b) is not bytes and b is not None or ctx.vars or ctx.headers or ctx.query_params:
-            a, b, maps = self._uncapped(lua, ctx, a, b)
+            a, b, maps = self.uncapped(lambda: (
+                a if a is None or type(a) is bytes else to_lua(lua, a),
+                b if b is None or type(b) is bytes else to_lua(lua, b),
+                _ctx_maps(lua, ctx),
+            ))
         else:
+            if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:  # lupa pushes the arguments
+                self._recover_memory()
             maps = _NO_MAPS
         result = self._guarded(
             self._call,
@@ -348,21 +352,21 @@ class Sandbox:
             log.error("%s %s %r failed: %s", self._label, kind, key, clip(trace) if trace else message)
         raise RpcError(_strip_position(message, _text(path)), int(code))
 
-    def _uncapped(self, lua: Any, ctx: CallContext, a: Any, b: Any) -> tuple[Any, Any, tuple[Any, ...]]:
-        """The call's tables, built with the memory cap lifted: a refused allocation inside
-        table_from deadlocks the process (issue 13). Their size is the host's (requests and
-        envelopes within the server's own limits); a call that finds the heap over the cap
-        after them fails as out of memory."""
+    def uncapped(self, build: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """A call's arguments, ``build()`` making its tables with the memory cap lifted: a
+        refused allocation inside table_from deadlocks the process (issue 13). Their size is
+        the host's (requests, envelopes, match messages within the server's own limits);
+        when they leave less than HEADROOM under the cap (for lupa to push them), the call
+        fails as out of memory (CallOutOfMemory) without running."""
+        lua, cap = self.lua, self.limits.max_bytes
+        if lua.get_memory_used() + HEADROOM > cap:
+            self._recover_memory()
         lua.set_max_memory(0)
         try:
-            out = (
-                a if a is None or type(a) is bytes else to_lua(lua, a),
-                b if b is None or type(b) is bytes else to_lua(lua, b),
-                _ctx_maps(lua, ctx),
-            )
+            out = build()
         finally:
-            lua.set_max_memory(self.limits.max_bytes)
-        if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:
+            lua.set_max_memory(cap)
+        if lua.get_memory_used() + HEADROOM > cap:
             del out
             self._recover_memory()
             raise CallOutOfMemory(f"memory limit of {self.limits.max_memory_mb} MiB exceeded")

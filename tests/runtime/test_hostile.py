@@ -224,3 +224,12 @@ def test_nk_calls_nested_through_index_metamethods_fail_cleanly(tmp_path):
         return e""", Limits(timeout_ms=20000, max_memory_mb=64))
     assert call(vm).endswith("localcache_put: calls nested too deeply")  # every level's caller in front
     assert call(vm, rpc="ok") == "ok"
+
+
+def test_a_match_at_its_memory_cap_fails_its_ticks_not_the_process():
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.runtime.hostile.match_fill"], cwd=ROOT, capture_output=True, text=True, timeout=_SUBPROCESS_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    ticks = orjson.loads(done.stdout.strip().splitlines()[-1])["ticks"]
+    assert ticks[0] == "ok" and set(ticks[1:]) == {"match_loop aborted: memory limit of 16 MiB exceeded"}
