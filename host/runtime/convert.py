@@ -13,7 +13,7 @@ from typing import Any
 
 from lupa import luajit21
 
-__all__ = ["to_lua", "from_lua", "Ready", "lua_type", "type_name", "MAX_DEPTH"]
+__all__ = ["to_lua", "from_lua", "Ready", "lua_type", "type_name", "MAX_DEPTH", "MAX_VALUES", "MAX_STRING_BYTES"]
 
 MAX_DEPTH = 64
 
@@ -36,9 +36,12 @@ def type_name(value: Any) -> str:
 @dataclass(slots=True, frozen=True)
 class Ready:
     """Data already fit for ``table_from``: bytes strings, no str, no object met twice
-    (json_decode's output, a localcache value). Skips the copying walk."""
+    (json_decode's output, a localcache value). Skips the copying walk. ``lua_bytes``, when
+    known, bounds what its tables take in the Lua heap (checked against the cap before they
+    are built: nk.py)."""
 
     value: Any
+    lua_bytes: int = 0
 
 
 def _plain(value: Any, depth: int) -> Any:
@@ -107,17 +110,47 @@ def to_lua(lua: Any, value: Any) -> Any:
     return _plain(value, 0)
 
 
-def from_lua(value: Any, depth: int = 0, *, text: bool = True) -> Any:
+MAX_VALUES = 250_000
+MAX_STRING_BYTES = 32 << 20
+"""A Lua value converted to Python holds at most MAX_VALUES values (tables, keys and leaves)
+and MAX_STRING_BYTES of strings: one Lua string or table met on many paths (a DAG) is copied on
+each, outside the VM's memory cap (issue 13: one 1 KiB string 20 levels deep, 1M paths, grew
+the process by gigabytes)."""
+
+
+def from_lua(value: Any, *, text: bool = True) -> Any:
     """A JSON-shaped Python value from a Lua value, with Nakama's table rules.
 
     A table with ``#t > 0`` is a list of t[1..#t] (other keys dropped); any other table is a
     dict with string keys (booleans as "true"/"false"), so an empty table is ``{}``.
     Strings are decoded as UTF-8, or kept as bytes with ``text=False`` (binary-safe, for
-    values that go back to Lua); functions and other values raise ValueError.
+    values that go back to Lua); functions and other values raise ValueError, and so does a
+    value past MAX_DEPTH, MAX_VALUES or MAX_STRING_BYTES.
     """
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, bytes):
+        if len(value) > MAX_STRING_BYTES:
+            raise ValueError(_TOO_MANY_BYTES)
+        return value.decode("utf-8") if text else value
+    return _from_lua(value, 0, text, [MAX_VALUES, MAX_STRING_BYTES])
+
+
+_TOO_MANY_VALUES = f"value too large to convert: more than {MAX_VALUES} values"
+_TOO_MANY_BYTES = f"value too large to convert: more than {MAX_STRING_BYTES >> 20} MiB of strings"
+
+
+def _from_lua(value: Any, depth: int, text: bool, left: list[int]) -> Any:
+    """from_lua's walk; ``left`` is [values, string bytes] still allowed."""
+    left[0] -= 1
+    if left[0] < 0:
+        raise ValueError(_TOO_MANY_VALUES)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, bytes):
+        left[1] -= len(value)
+        if left[1] < 0:
+            raise ValueError(_TOO_MANY_BYTES)
         return value.decode("utf-8") if text else value
     if lua_type(value) != "table":
         raise ValueError(f"cannot convert a Lua {type_name(value)}")
@@ -125,16 +158,22 @@ def from_lua(value: Any, depth: int = 0, *, text: bool = True) -> Any:
         raise ValueError(f"table nested deeper than {MAX_DEPTH} levels")
     n = len(value)
     if n > 0:
-        return [from_lua(value[i], depth + 1, text=text) for i in range(1, n + 1)]
+        if n > left[0]:
+            raise ValueError(_TOO_MANY_VALUES)
+        return [_from_lua(value[i], depth + 1, text, left) for i in range(1, n + 1)]
     out: dict[Any, Any] = {}
     for k, v in value.items():
+        left[0] -= 1
         if isinstance(k, bytes):
             key = k.decode("utf-8") if text else k
+            left[1] -= len(k)
+            if left[1] < 0:
+                raise ValueError(_TOO_MANY_BYTES)
         elif isinstance(k, bool):
             key = "true" if k else "false"
         elif isinstance(k, (int, float)):
             key = str(int(k)) if float(k).is_integer() else repr(k)
         else:
             raise ValueError(f"cannot convert a Lua table key of type {type_name(k)}")
-        out[key if text or isinstance(key, bytes) else key.encode()] = from_lua(v, depth + 1, text=text)
+        out[key if text or isinstance(key, bytes) else key.encode()] = _from_lua(v, depth + 1, text, left)
     return out

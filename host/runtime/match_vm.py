@@ -31,7 +31,7 @@ from .convert import lua_type, to_lua, type_name
 from .errors import NkArgError, RpcError, RuntimeFailure
 from .nk import _bind
 from .outbox import Outbox
-from .sandbox import Sandbox
+from .sandbox import Sandbox, clip
 from .snapshot import Module
 
 __all__ = ["MatchVm", "MatchVms", "MatchCallbackError", "Dispatch", "CALLBACKS"]
@@ -112,28 +112,27 @@ class MatchVm(Sandbox):
         if err is None:
             err = self._glue[b"open"](name)
             if err is not None:
-                raise MatchCallbackError(_text(err))
+                raise MatchCallbackError(clip(err))
             # What loading left behind would otherwise double the heap a tick walks (the
             # collector runs when the heap doubles): ~150 KB instead of ~65 KB live, and with
             # hundreds of matches the cache misses showed in every tick.
             self.lua.gccollect()
             return
-        raise MatchCallbackError(f"error loading match module: {_text(err)}")
+        raise MatchCallbackError(f"error loading match module: {clip(err)}")
 
     # Callbacks (the core's MatchHandler) ----------------------------------------------
 
     def init(self, params: dict[str, Any] | None) -> tuple[int, str]:
-        result = self._run("match_init", self._entries["init"], None if params is None else to_lua(self.lua, params))
+        result = self._run("match_init", self._entries["init"], lambda: (None if params is None else to_lua(self.lua, params),))
         if result[0] == 0:  # the glue reports a nil state as a shape error; 0 cannot come from init
             raise MatchCallbackError("Match initial state must not be nil")
         return int(result[1]), _text(result[2])
 
     def join_attempt(self, tick: int, presence: Any, metadata: dict[str, str], joiner: dict[str, Any]) -> tuple[bool, str] | None:
         lua = self.lua
-        result = self._run(
-            "match_join_attempt", self._entries["join_attempt"], tick, lua.table_from([s.encode() for s in presence]),
-            to_lua(lua, metadata) if metadata else lua.table(), to_lua(lua, joiner),
-        )
+        result = self._run("match_join_attempt", self._entries["join_attempt"], lambda: (
+            tick, lua.table_from([s.encode() for s in presence]), to_lua(lua, metadata) if metadata else lua.table(), to_lua(lua, joiner),
+        ))
         if result[0] == 0:
             return None
         reason = result[2] if len(result) > 2 else None
@@ -150,13 +149,13 @@ class MatchVm(Sandbox):
         add = flat.extend
         for m in messages:
             add((m.user_id.encode(), m.session_id.encode(), m.username.encode(), m.node.encode(), m.op_code, m.data, m.reliable, m.receive_time_ms))
-        return self._run("match_loop", self._entries["loop"], tick, self.lua.table_from(flat), len(messages))[0] == 1
+        return self._run("match_loop", self._entries["loop"], lambda: (tick, self.lua.table_from(flat), len(messages)))[0] == 1
 
     def terminate(self, tick: int, grace_seconds: int) -> bool:
-        return self._run("match_terminate", self._entries["terminate"], tick, grace_seconds)[0] == 1
+        return self._run("match_terminate", self._entries["terminate"], lambda: (tick, grace_seconds))[0] == 1
 
     def signal(self, tick: int, data: str) -> tuple[bool, str]:
-        result = self._run("match_signal", self._entries["signal"], tick, data.encode())
+        result = self._run("match_signal", self._entries["signal"], lambda: (tick, data.encode()))
         response = result[1] if len(result) > 1 else None
         return result[0] == 1, _text(response) if response is not None else ""
 
@@ -169,12 +168,13 @@ class MatchVm(Sandbox):
         flat: list[Any] = []
         for p, reason in presences:
             flat.extend((p.user_id.encode(), p.session_id.encode(), p.username.encode(), p.node.encode(), reason))
-        return self._run(name, self._entries[entry], tick, self.lua.table_from(flat), len(presences))[0] == 1
+        return self._run(name, self._entries[entry], lambda: (tick, self.lua.table_from(flat), len(presences)))[0] == 1
 
-    def _run(self, name: str, fn: Any, *args: Any) -> tuple[Any, ...]:
-        """One glue entry under the limits: (1, ...) or (0, ...); failures raise."""
+    def _run(self, name: str, fn: Any, args: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """One glue entry under the limits, its arguments from ``args()`` (built with the cap
+        lifted: Sandbox.uncapped): (1, ...) or (0, ...); failures raise."""
         try:
-            result = self._guarded(fn, *args)
+            result = self._guarded(fn, *self.uncapped(args))
         except RpcError as exc:  # deadline, memory cap
             raise MatchCallbackError(f"{name} aborted: {exc.message}", self._where(name)) from None
         if type(result) is not tuple:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from lupa.luajit21 import LuaError
+
 from . import nk_utils
 from .bridge import Bridge, Services, check_string
 from .convert import Ready, from_lua, lua_type, to_lua
@@ -24,7 +26,7 @@ from .events import event as _event
 from .nk_http import http_request as _http_request
 from .nk_streams import FUNCTIONS as STREAM_FUNCTIONS
 from .outbox import Outbox
-from .sandbox import Binder, Sandbox
+from .sandbox import HEADROOM, Binder, Sandbox
 
 __all__ = ["binder", "NAMES"]
 
@@ -66,7 +68,7 @@ def _localcache_clear(bridge: Bridge) -> tuple[()]:
 
 
 def _json_decode(text: Any) -> Ready:
-    return Ready(nk_utils.json_decode(text))
+    return Ready(*nk_utils.json_decode_sized(text))
 
 
 _BRIDGED: dict[str, Callable[..., Any]] = {
@@ -117,9 +119,7 @@ class _NkFunction:
             if self.convert:  # Lua tables among the arguments become Python data (bytes kept)
                 args = tuple(from_lua(a, text=False) if lua_type(a) is not None else a for a in args)
             result = self.fn(*args) if self.first is None else self.fn(self.first, *args)
-            if type(result) is tuple:
-                return (True, len(result), *[to_lua(lua, v) for v in result])
-            return True, 1, to_lua(lua, result)
+            return _to_lua_results(lua, result)
         except NkArgError as exc:
             return False, exc.lua_text(name).encode()
         except TypeError as exc:
@@ -127,11 +127,62 @@ class _NkFunction:
             return False, f"{name}: wrong number or type of arguments".encode()
         except ValueError as exc:  # a Lua value that cannot cross (a function, a cycle)
             return False, f"{name}: {exc}".encode()
+        except RecursionError:  # an __index that calls nk again while its table converts, and so on
+            return False, f"{name}: calls nested too deeply".encode()
         except MemoryError:  # lupa's LuaMemoryError is one too
             return False, b"not enough memory"
+        except LuaError as exc:  # raised by Lua run while converting (an __index): its text, once
+            return False, str(exc).split("\n", 1)[0].encode()
         except Exception:
             lua_log.exception("nk.%s failed", name)
             return False, f"{name}: internal error".encode()
+
+
+def _results_size(values: tuple[Any, ...]) -> int:
+    """What pushing ``values`` onto the Lua stack allocates: its strings (tables exist already)."""
+    return sum(len(v) for v in values if type(v) is bytes)
+
+
+def _to_lua_results(lua: Any, result: Any) -> tuple[Any, ...]:
+    """``(True, n, values...)`` for Lua, the values built with the VM's memory cap lifted.
+
+    A refused allocation inside lupa's glue (table_from, pushing a result) is not a Lua error
+    but a deadlock of the whole process (issue 13: json_decode near the cap). So the tables are
+    built with no cap, and the call reports Lua's "not enough memory" instead when they would
+    not fit (a Ready's ``lua_bytes``, checked first) or did not (the heap after building them,
+    with room to spare for lupa to push them). The Lua side made sure of that room before the
+    call (``bind`` in lua/sandbox.lua), so the error text itself can always be pushed.
+    """
+    results = result if type(result) is tuple else (result,)
+    for v in results:  # the common case: scalars and short strings fit in the room left
+        kind = type(v)
+        if not (kind in _SCALARS or (kind is bytes and len(v) < _SHORT)):
+            break
+    else:
+        return (True, len(results), *results) if type(result) is tuple else (True, 1, result)
+    cap = lua.get_max_memory()
+    need = sum(r.lua_bytes for r in results if type(r) is Ready)
+    if need and lua.get_memory_used() + need + HEADROOM > cap:
+        lua.gccollect()
+        if lua.get_memory_used() + need + HEADROOM > cap:
+            return _NO_MEMORY
+    lua.set_max_memory(0)
+    try:
+        values = tuple([to_lua(lua, v) for v in results])
+    finally:
+        lua.set_max_memory(cap)
+    if lua.get_memory_used() + _results_size(values) + HEADROOM > cap:
+        del values
+        lua.gccollect()
+        return _NO_MEMORY
+    if type(result) is tuple:
+        return (True, len(values), *values)
+    return True, 1, values[0]
+
+
+_NO_MEMORY = (False, b"not enough memory")
+_SCALARS = frozenset({int, float, bool, type(None)})
+_SHORT = HEADROOM // 16
 
 
 def _bind(name: str, fn: Callable[..., Any], lua: Any, first: Any = None) -> Callable[..., tuple[Any, ...]]:

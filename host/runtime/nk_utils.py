@@ -139,27 +139,31 @@ def _too_deep() -> NkArgError:
 # (no call per leaf): this walk was most of json_decode's cost (26 -> 15 us for a 1 KB document).
 
 
-def _ready_dict(value: dict, depth: int) -> dict:
+def _ready_dict(value: dict, depth: int, count: list[int]) -> dict:
     if depth >= MAX_JSON_DEPTH:
         raise _too_deep()
+    count[0] += 1
+    count[1] += len(value)
     out = {}
     for k, v in value.items():
         kind = type(v)
         if kind is str:
             v = v.encode()
         elif kind is dict:
-            v = _ready_dict(v, depth + 1)
+            v = _ready_dict(v, depth + 1, count)
         elif kind is list:
-            v = _ready_list(v, depth + 1)
+            v = _ready_list(v, depth + 1, count)
         elif kind is int and not -_INT64 <= v < _INT64:
             v = float(v)
         out[k.encode()] = v
     return out
 
 
-def _ready_list(value: list, depth: int) -> list:
+def _ready_list(value: list, depth: int, count: list[int]) -> list:
     if depth >= MAX_JSON_DEPTH:
         raise _too_deep()
+    count[0] += 1
+    count[2] += len(value)
     out = []
     append = out.append
     for v in value:
@@ -167,26 +171,44 @@ def _ready_list(value: list, depth: int) -> list:
         if kind is str:
             v = v.encode()
         elif kind is dict:
-            v = _ready_dict(v, depth + 1)
+            v = _ready_dict(v, depth + 1, count)
         elif kind is list:
-            v = _ready_list(v, depth + 1)
+            v = _ready_list(v, depth + 1, count)
         elif kind is int and not -_INT64 <= v < _INT64:
             v = float(v)
         append(v)
     return out
 
 
-def _lua_ready(value: object, depth: int = 0) -> object:
+def _lua_ready(value: object, count: list[int]) -> object:
     kind = type(value)
     if kind is dict:
-        return _ready_dict(value, depth)  # type: ignore[arg-type]
+        return _ready_dict(value, 0, count)  # type: ignore[arg-type]
     if kind is list:
-        return _ready_list(value, depth)  # type: ignore[arg-type]
+        return _ready_list(value, 0, count)  # type: ignore[arg-type]
     if kind is str:
         return value.encode()  # type: ignore[union-attr]
     if kind is int and not -_INT64 <= value < _INT64:  # type: ignore[operator]
         return float(value)  # type: ignore[arg-type]
     return value
+
+
+# What LuaJIT (GC64) takes per table, per hash entry and per array slot, rounded up; strings are
+# bounded by the document's own length. Used to refuse a decode that cannot fit under the cap
+# before any table is built (issue 13: `[[],[],...]` is ~22 bytes of heap per byte of JSON).
+_TABLE_BYTES, _ENTRY_BYTES, _SLOT_BYTES = 64, 40, 16
+
+
+def json_decode_sized(text: object) -> tuple[object, int]:
+    """json_decode's result and a bound on the Lua heap its tables and strings take."""
+    data = _required(text, "expects JSON string")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NkArgError(f"not a valid JSON string: {exc}") from None
+    count = [0, 0, 0]  # tables, hash entries, array slots
+    ready = _lua_ready(value, count)
+    return ready, count[0] * _TABLE_BYTES + count[1] * _ENTRY_BYTES + count[2] * _SLOT_BYTES + len(data) * 2
 
 
 def json_decode(text: object) -> object:
@@ -197,12 +219,7 @@ def json_decode(text: object) -> object:
     Differences from Go's decoder: invalid UTF-8 and lone surrogate escapes are refused (Go
     replaces them with U+FFFD), and nesting is capped at :data:`MAX_JSON_DEPTH`.
     """
-    data = _required(text, "expects JSON string")
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise NkArgError(f"not a valid JSON string: {exc}") from None
-    return _lua_ready(value, 0)
+    return json_decode_sized(text)[0]
 
 
 # ----------------------------------------------------------------------------------------------

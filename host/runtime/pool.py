@@ -1,8 +1,9 @@
 """The worker pool: Lua never runs on the event loop.
 
 Each worker thread runs its calls on one VM of the current generation. A generation's VMs
-are built eagerly, as jobs on the pool (``build``): one VM per worker, each module's top
-level run once in each of them and nowhere else. Only when every VM loaded is the
+are built eagerly on builder threads (``build``), never on the workers, so a slow or spinning
+top level does not hold up the calls: one VM per worker, each module's top level run once in
+each of them and nowhere else. Only when every VM loaded is the
 generation published (``publish``); a worker adopts one of its VMs before its next job, so
 a call runs start to finish on the VM it started on, and no call ever waits for a load.
 A worker started to replace a retired one builds its own VM before it takes any job.
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..threads import start_lua_thread
 from .context import CallContext
 from .errors import CallTimeout, LoadError, RpcError, RuntimeFailure
 from .jobqueue import JobQueue
@@ -78,7 +80,7 @@ class Reply:
 @dataclass(slots=True)
 class Job:
     future: asyncio.Future[Any] | Reply
-    kind: str  # "rpc", "req_before", ..., "shutdown", or "build"
+    kind: str  # "rpc", "req_before", ..., or "shutdown"
     key: str
     mode: str
     ctx: CallContext
@@ -87,14 +89,17 @@ class Job:
     finish: Callable[[Any], Any] | None = None  # runs on the worker: bytes -> str / dict
 
 
-def _settle(job: Job, ok: bool, value: Any) -> None:
-    future = job.future
+def _resolve(future: asyncio.Future[Any] | Reply, ok: bool, value: Any) -> None:
     if future.done():  # cancelled by the caller, or failed by the watchdog
         return
     if ok:
         future.set_result(value)
     else:
         future.set_exception(value)
+
+
+def _settle(job: Job, ok: bool, value: Any) -> None:
+    _resolve(job.future, ok, value)
 
 
 class _Worker:
@@ -152,9 +157,6 @@ class _Worker:
 
     def _execute(self, job: Job) -> tuple[bool, Any]:
         try:
-            if job.kind == "build":
-                self.busy = Outbox(self.pool.loop)  # load-time nk calls, then the result, in order
-                return True, Loaded(self.pool.load(job.a, job.b, self.busy), self.busy)
             loaded = self._adopt()
             self.busy = loaded.outbox
             if job.kind == "shutdown":
@@ -196,17 +198,22 @@ class WorkerPool:
 
     def start(self) -> None:
         for worker in self._workers:
-            worker.thread.start()
+            start_lua_thread(worker.thread)
         self._watchdog = self.loop.create_task(self._watch(), name="nkhost-lua-watchdog")
 
     async def build(self, number: int, modules: Sequence[Module]) -> tuple[list[Loaded], list[str]]:
-        """One VM per worker for generation ``number``, built as jobs while calls go on.
+        """One VM per worker for generation ``number``, built on threads of their own while
+        the workers go on serving the current generation (a module whose top level spins
+        until the deadline used to hold every worker for that long: issue 13). The first VM
+        is built alone, so a generation that fails costs one load, not one per worker.
 
         Returns the VMs, or no VMs and the errors ("file:line: message", each once) when any
         VM failed: then none of them is used. Nothing is published here (see ``publish``).
         """
-        jobs = [self.new_job("build", "", "build", CallContext(execution_mode="run_once"), number, modules) for _ in self._workers]
-        results = await asyncio.gather(*[self.submit(job) for job in jobs], return_exceptions=True)
+        results = [await self._build_one(number, modules)]
+        if not isinstance(results[0], BaseException) and len(self._workers) > 1:
+            rest = [self._build_one(number, modules) for _ in self._workers[1:]]
+            results += await asyncio.gather(*rest)
         errors: list[str] = []
         for result in results:
             if isinstance(result, LoadError):
@@ -218,6 +225,32 @@ class WorkerPool:
         if errors:
             return [], list(dict.fromkeys(errors))
         return list(results), []
+
+    async def _build_one(self, number: int, modules: Sequence[Module]) -> Loaded | BaseException:
+        """One VM on a builder thread; a build stuck in C past the hard limit is abandoned
+        (its thread exits when the C call returns, its VM and outbox discarded)."""
+        outbox = Outbox(self.loop)  # load-time nk calls, then the result, in order
+        done: asyncio.Future[Loaded] = self.loop.create_future()
+
+        def run() -> None:
+            try:
+                outbox.post(_resolve, done, True, Loaded(self.load(number, modules, outbox), outbox))
+            except RuntimeFailure as exc:  # LoadError ("file:line: message" lines)
+                outbox.post(_resolve, done, False, exc)
+            except Exception:
+                log.exception("runtime generation %d: building a VM failed", number)
+                outbox.post(_resolve, done, False, RpcError("internal runtime error"))
+
+        start_lua_thread(threading.Thread(target=run, name=f"nkhost-lua-build-{number}", daemon=True))
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), self.hard_limit)
+        except asyncio.TimeoutError:
+            outbox.close()
+            log.error("runtime generation %d: a VM stuck loading past the %d ms deadline (inside a C function): abandoned",
+                      number, int(self.timeout * 1000))
+            return CallTimeout(f"call exceeded the {int(self.timeout * 1000)} ms deadline")
+        except Exception as exc:
+            return exc
 
     def publish(self, number: int, modules: Sequence[Module], built: list[Loaded]) -> None:
         """Make ``built`` the VMs of the next jobs; calls already running finish on theirs.
@@ -262,7 +295,7 @@ class WorkerPool:
             job.future.set_exception(CallTimeout(f"call exceeded the {int(self.timeout * 1000)} ms deadline"))
         replacement = _Worker(self, worker.index)
         self._workers[self._workers.index(worker)] = replacement
-        replacement.thread.start()
+        start_lua_thread(replacement.thread)
         self.retired += 1
 
     async def stop(self) -> None:

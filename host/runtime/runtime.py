@@ -1,9 +1,9 @@
 """The Runtime: generations of Lua modules served by a worker pool, reloaded live.
 
 A generation is a snapshot of runtime.path plus what its modules registered. Start and
-reload build it eagerly, off the loop and off the call path: every worker's VM is built as
-a job on the pool, so each module's top level runs exactly once in each worker's VM per
-generation (as Nakama with read-only globals off: module state is per VM, and nk calls made
+reload build it eagerly, off the loop and off the call path: one VM per worker, each on a
+builder thread (not a worker: see pool.py), so each module's top level runs exactly once in
+each worker's VM per generation (as Nakama with read-only globals off: module state is per VM, and nk calls made
 at load time run once per VM), and no separate validation VM runs it again. The generation
 is published only when every VM loaded; any failure keeps the old generation everywhere and
 reports "file:line: message". Calls keep running on the old generation meanwhile; each
@@ -223,7 +223,7 @@ class Runtime:
         self._current = Generation(number, snap, built[0].vm.catalog)
         pool.publish(number, snap.modules, built)
         self._event_keys = self._current.catalog.keys("event")
-        for line in never_called(self._current.catalog.handlers):
+        for line in (*self._current.catalog.overrides, *never_called(self._current.catalog.handlers)):
             log.warning("runtime_generation=%d %s", number, line)
         return []
 

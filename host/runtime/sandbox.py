@@ -35,7 +35,7 @@ from .errors import CallOutOfMemory, CallTimeout, RpcError, RpcNotFound
 from .registrations import Registration
 from .snapshot import Module
 
-__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "Binder"]
+__all__ = ["Limits", "Catalog", "Sandbox", "HOOK_KINDS", "HEADROOM", "Binder", "clip"]
 
 log = logging.getLogger("nkhost.runtime")
 
@@ -45,6 +45,11 @@ _JSON = (_LUA_DIR / "json.lua").read_bytes()
 _BIT32 = (_LUA_DIR / "bit32.lua").read_bytes()
 
 HOOK_KINDS = ("req_before", "req_after", "rt_before", "rt_after")
+HEADROOM = 1 << 20
+"""Heap left free under the cap whenever lupa's glue runs (an nk call's arguments and results,
+a call's context): an allocation refused there deadlocks the process (issue 13), so the Lua
+side refuses an nk call with "not enough memory" past ``cap - HEADROOM``, and the host builds
+tables with the cap lifted (nk.py, ``call``)."""
 _MEMORY_TEXT = "not enough memory"
 
 
@@ -145,6 +150,8 @@ class Catalog:
     hooks: Mapping[str, frozenset[str]]
     shutdown: int
     handlers: tuple[Registration, ...] = ()
+    overrides: tuple[str, ...] = ()
+    """One text per registration that replaced an earlier one with the same id."""
 
     def keys(self, kind: str) -> list[str]:
         """The keys registered for ``kind``, in registration order for register_event's "1", "2"..."""
@@ -159,6 +166,20 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+MAX_TEXT_BYTES = 4096
+"""Error texts and print lines from Lua are cut to this before they are returned or logged
+(issue 13: an 8 MiB error() was sent and logged whole)."""
+
+
+def clip(value: Any) -> str:
+    """A Lua error text or log line, at most MAX_TEXT_BYTES of it, saying how long it was."""
+    if isinstance(value, bytes) and len(value) > MAX_TEXT_BYTES:
+        value = value[:MAX_TEXT_BYTES] + b"... (%d bytes, truncated)" % len(value)
+    elif isinstance(value, str) and len(value) > MAX_TEXT_BYTES:
+        value = f"{value[:MAX_TEXT_BYTES]}... ({len(value)} characters, truncated)"
+    return _text(value)
 
 
 def _b(text: str) -> bytes:
@@ -206,6 +227,8 @@ class Sandbox:
         self._watch_every = min(0.05, max(0.002, limits.timeout_ms / 1000.0 / 20))
         cfg = {
             b"max_str": limits.max_string,
+            b"max_memory": limits.max_bytes,
+            b"headroom": HEADROOM,
             b"max_subject": limits.max_subject,
             b"hook_n": limits.hook_interval,
             b"jit": limits.jit,
@@ -220,7 +243,7 @@ class Sandbox:
         }
 
         def py_log(level: bytes, message: bytes) -> None:
-            log_line(_text(level), _text(message))
+            log_line(_text(level), clip(message))
 
         py = {b"log": py_log, b"claim_once": claim_once, b"clock": time.monotonic}
         prelude = self.lua.execute(b"return function(...) return assert(load(..., '=sandbox', 't', _G)) end")(_PRELUDE)
@@ -259,13 +282,17 @@ class Sandbox:
             except RpcError as exc:
                 err = f"{self._aborted_module(module)}: loading failed: {exc.message}"
             if err is not None:
-                errors.append(_text(err))
+                errors.append(clip(err))
         catalog = self._host[b"finish_load"]()
         hooks = {kind: frozenset(_text(k) for k in catalog[_b(kind)].values()) for kind in HOOK_KINDS}
         handlers = tuple(sorted(
             Registration(_text(h[b"kind"]), _text(h[b"key"]), _text(h[b"path"])) for h in catalog[b"handlers"].values()
         ))
-        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers)
+        overrides = tuple(
+            f"{_text(o[b'kind'])} {_text(o[b'key'])!r} in {_text(o[b'new']) or '?'} overrides the one in {_text(o[b'old']) or '?'}"
+            for o in catalog[b"overrides"].values()
+        )
+        self.catalog = Catalog(frozenset(_text(k) for k in catalog[b"rpc"].values()), hooks, int(catalog[b"shutdown"]), handlers, overrides)
         return list(dict.fromkeys(errors))  # a module required by others reports once
 
     def _aborted_module(self, module: Module) -> str:
@@ -286,13 +313,23 @@ class Sandbox:
         """
         lua = self.lua
         self.context = ctx
+        if type(a) is not bytes and a is not None or type(b) is not bytes and b is not None or ctx.vars or ctx.headers or ctx.query_params:
+            a, b, maps = self.uncapped(lambda: (
+                a if a is None or type(a) is bytes else to_lua(lua, a),
+                b if b is None or type(b) is bytes else to_lua(lua, b),
+                _ctx_maps(lua, ctx),
+            ))
+        else:
+            if lua.get_memory_used() + HEADROOM > self.limits.max_bytes:  # lupa pushes the arguments
+                self._recover_memory()
+            maps = _NO_MAPS
         result = self._guarded(
             self._call,
             kind.encode(),
             key.encode(),
             (mode or ctx.execution_mode).encode(),
-            a if a is None or type(a) is bytes else to_lua(lua, a),
-            b if b is None or type(b) is bytes else to_lua(lua, b),
+            a,
+            b,
             ctx.user_id.encode(),
             ctx.username.encode(),
             ctx.user_session_exp,
@@ -301,25 +338,45 @@ class Sandbox:
             ctx.client_ip.encode(),
             ctx.client_port.encode(),
             ctx.trace_id.encode(),
-            *_ctx_maps(lua, ctx),
+            *maps,
         )
         if result == 0:
             raise RpcNotFound(key)
         if result[0] == 1:
             return result[1]
         _, message, code, custom, path, trace = result
-        message = _text(message)
+        message = clip(message)
         if message == _MEMORY_TEXT:
             raise CallOutOfMemory(f"{kind} {key!r} aborted: memory limit of {self.limits.max_memory_mb} MiB exceeded")
         if not custom:
-            log.error("%s %s %r failed: %s", self._label, kind, key, _text(trace) if trace else message)
+            log.error("%s %s %r failed: %s", self._label, kind, key, clip(trace) if trace else message)
         raise RpcError(_strip_position(message, _text(path)), int(code))
+
+    def uncapped(self, build: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """A call's arguments, ``build()`` making its tables with the memory cap lifted: a
+        refused allocation inside table_from deadlocks the process (issue 13). Their size is
+        the host's (requests, envelopes, match messages within the server's own limits);
+        when they leave less than HEADROOM under the cap (for lupa to push them), the call
+        fails as out of memory (CallOutOfMemory) without running."""
+        lua, cap = self.lua, self.limits.max_bytes
+        if lua.get_memory_used() + HEADROOM > cap:
+            self._recover_memory()
+        lua.set_max_memory(0)
+        try:
+            out = build()
+        finally:
+            lua.set_max_memory(cap)
+        if lua.get_memory_used() + HEADROOM > cap:
+            del out
+            self._recover_memory()
+            raise CallOutOfMemory(f"memory limit of {self.limits.max_memory_mb} MiB exceeded")
+        return out
 
     def shutdown(self, ctx: CallContext) -> list[str]:
         """Run the register_shutdown functions; returns their errors (file:line: message)."""
         self.context = ctx
         errors = self._guarded(self._host[b"shutdown"], _b(ctx.user_id), b"", 0, b"", b"", b"", b"", b"")
-        return [_text(e) for e in errors.values()]
+        return [clip(e) for e in errors.values()]
 
     def _guarded(self, fn: Any, *args: Any) -> Any:
         """Call into Lua; map limit hits to RpcError and keep the VM usable afterwards."""
@@ -341,7 +398,7 @@ class Sandbox:
                 raise CallTimeout(f"call exceeded the {limits.timeout_ms} ms deadline") from None
             self._st[b"armed"] = False
             self._host[b"reset"]()
-            log.error("%s: Lua error outside a protected call: %s", self._label, exc)
+            log.error("%s: Lua error outside a protected call: %s", self._label, clip(str(exc)))
             raise RpcError("internal runtime error") from None
         finally:
             if self._async:

@@ -34,12 +34,17 @@ def _is_module(name: str) -> bool:
 
 
 def snapshot(root: str | os.PathLike[str]) -> Snapshot:
-    """Every ``*.lua`` under root, sorted by module name; refused files become errors."""
+    """Every ``*.lua`` under root, sorted by module name; refused files become errors.
+
+    Symbolic links are read only when they end inside root (os.walk does not follow linked
+    directories): a link to /etc/passwd once put a fragment of it into the error log.
+    """
     base = Path(root)
     if not base.is_dir():
         return Snapshot((), (f"{root}: not a directory",))
     modules: list[Module] = []
     errors: list[str] = []
+    inside = base.resolve()
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for filename in filenames:
@@ -48,10 +53,14 @@ def snapshot(root: str | os.PathLike[str]) -> Snapshot:
             full = Path(dirpath, filename)
             rel = full.relative_to(base).as_posix()
             try:
-                if full.stat().st_size > MAX_MODULE_BYTES:
+                real = full.resolve(strict=True)
+                if not real.is_relative_to(inside):  # a symlink out of runtime.path (issue 13)
+                    errors.append(f"{rel}: symbolic link to a file outside runtime.path is not allowed")
+                    continue
+                if real.stat().st_size > MAX_MODULE_BYTES:
                     errors.append(f"{rel}: file is larger than 1 MiB")
                     continue
-                source = full.read_bytes()
+                source = real.read_bytes()
             except OSError as exc:  # deleted between walk and read: the next event reloads
                 errors.append(f"{rel}: {exc.strerror or exc}")
                 continue

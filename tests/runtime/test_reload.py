@@ -142,11 +142,13 @@ async def test_a_vm_that_fails_to_load_keeps_the_old_generation_everywhere(runti
     lock = threading.Lock()
 
     def one_vm_fails(number, modules, outbox):
-        # as when one worker's load hits the deadline under load: the other VM loads fine
+        # as when one VM's load hits the deadline under load: the other VM loads fine (the
+        # first VM is built alone, so the second one fails here; a failing first VM is the
+        # next test's case)
         with lock:
             builds.append(number)
-            first = len(builds) == 1
-        if first:
+            second = len(builds) == 2
+        if second:
             raise LoadError(["main.lua:2: call exceeded the 500 ms deadline"])
         return load(number, modules, outbox)
 

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
+from ...threads import start_lua_thread
+
 __all__ = ["Scheduler", "Schedulable"]
 
 log = logging.getLogger("nkhost.match")
@@ -187,7 +189,7 @@ class Scheduler:
         worker = _Worker(threading.Thread(target=lambda: self._work(worker), name="nkhost-match-worker", daemon=True), extra)
         with self._workers_lock:
             self._workers.append(worker)
-        worker.thread.start()
+        start_lua_thread(worker.thread)
 
     def _work(self, worker: _Worker) -> None:
         runq, clock = self._runq, self.clock

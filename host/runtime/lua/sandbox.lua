@@ -5,7 +5,7 @@
 -- from user code except through the closures placed in that environment.
 --
 -- Arguments (from host/runtime/sandbox.py):
---   cfg      {max_str, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
+--   cfg      {max_str, max_memory, headroom, max_subject, hook_n, jit, async_hook, timeout, node, version, generation, env,
 --             json_src, bit32_src}
 --   pyfuncs  name -> Python callable; each returns (true, n, a, b, c) or (false, message)
 --   py       {log = fn(level, message), claim_once = fn() -> bool, clock = time.monotonic}
@@ -95,7 +95,46 @@ string.find = function(s, p, init, plain)
 end
 string.match = function(s, p, init) check_subject("string.match", s, p) return smatch(s, p, init) end
 string.gmatch = function(s, p) check_subject("string.gmatch", s, p) return sgmatch(s, p) end
-string.gsub = function(s, p, repl, n) check_subject("string.gsub", s, p) return sgsub(s, p, repl, n) end
+
+-- C-level nesting. A gsub callback, a sort comparator (or __lt) and a resumed coroutine are Lua
+-- called from C: each level costs C stack (~8 KiB for gsub's buffer) and, for a coroutine, a fresh
+-- Lua stack, so Lua's own "stack overflow" never comes; ~1,000 levels overflowed the worker's C
+-- stack (SIGSEGV, the whole process: issue 13). Every such entry counts here and fails past
+-- MAX_C_NESTING with a Lua error; threads that run Lua also get a 16 MiB stack (host/threads.py).
+-- The count is the number of these C calls active: each leaves through `unnest`, and an error
+-- unwinding past one is caught by a pcall/xpcall/resume, which put back the count they saw (or by
+-- the host, whose arm() sets it to 0).
+local MAX_C_NESTING = 200
+local cdepth = 0
+local nest_raise = raiser("=sandbox")
+local function nest(fname)
+  if cdepth >= MAX_C_NESTING then
+    nest_raise(format("%s: C call nesting deeper than %d levels (recursion through gsub, format, sort or coroutines)",
+      fname, MAX_C_NESTING))
+  end
+  cdepth = cdepth + 1
+end
+local function unnest(...)
+  cdepth = cdepth - 1
+  return ...
+end
+local function restore(saved, ...)
+  cdepth = saved
+  return ...
+end
+
+local sformat = string.format -- "%s" calls __tostring from C
+string.format = function(...)
+  nest("string.format")
+  return unnest(sformat(...))
+end
+string.gsub = function(s, p, repl, n)
+  check_subject("string.gsub", s, p)
+  local kind = type(repl)
+  if kind ~= "function" and kind ~= "table" then return sgsub(s, p, repl, n) end -- no Lua runs inside
+  nest("string.gsub")
+  return unnest(sgsub(s, p, repl, n))
+end
 
 python = nil
 package.loaded.python, package.loaded.ffi, package.preload.ffi, package.loaded.jit = nil, nil, nil, nil
@@ -141,6 +180,7 @@ sethook(hook, "", HOOK_N)
 local hook_thread = coroutine.create(function() end)
 
 local function arm()
+  cdepth = 0
   st.killed = false
   st.deadline = now() + TIMEOUT
   st.armed = true
@@ -188,8 +228,35 @@ local tlib = {}
 for k, v in pairs(table) do tlib[k] = v end
 tlib.insert = function(t, ...) guard(t, "table.insert"); return insert(t, ...) end
 tlib.remove = function(t, ...) guard(t, "table.remove"); return remove(t, ...) end
-tlib.sort = function(t, ...) guard(t, "table.sort"); return sort(t, ...) end
+tlib.sort = function(t, ...)
+  guard(t, "table.sort")
+  if type(t) ~= "table" then return sort(t, ...) end -- its own error
+  nest("table.sort")
+  return unnest(sort(t, ...))
+end
 tlib.setn = nil
+
+-- coroutine.resume and wrap count as C nesting (see MAX_C_NESTING); wrap is resume plus
+-- LuaJIT's wrap semantics: results without the status, errors re-raised at the caller's line.
+local clib = {}
+for k, v in pairs(coroutine) do clib[k] = v end
+local cresume, ccreate, cwrap = coroutine.resume, coroutine.create, coroutine.wrap
+local function resume(co, ...)
+  if type(co) ~= "thread" then return cresume(co, ...) end -- its own error
+  nest("coroutine.resume")
+  local saved = cdepth
+  return restore(saved - 1, cresume(co, ...))
+end
+clib.resume = resume
+local function wrapped(ok, ...)
+  if ok then return ... end
+  error((...), 2)
+end
+clib.wrap = function(f)
+  if type(f) ~= "function" then return cwrap(f) end -- its own error
+  local co = ccreate(f)
+  return function(...) return wrapped(resume(co, ...)) end
+end
 
 -- The environment --------------------------------------------------------------------------
 -- G is the table every module chunk runs in, and it holds the globals themselves: a global read
@@ -263,7 +330,7 @@ local function log(level, ...)
 end
 
 for _, name in ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "select",
-  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "pcall", "_VERSION" }) do
+  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "_VERSION" }) do
   G[name] = _G[name]
 end
 G._G = E
@@ -272,11 +339,12 @@ G.table = readonly(tlib, "table")
 G.math = readonly(math, "math")
 G.bit = readonly(bit, "bit")
 G.bit32 = readonly(bit32, "bit32")
-G.coroutine = readonly(coroutine, "coroutine")
+G.coroutine = readonly(clib, "coroutine")
 G.os = readonly(os, "os")
 G.rawset = function(t, k, v) guard(t, "rawset"); return rawset(t, k, v) end
+G.pcall = function(f, ...) return restore(cdepth, pcall(f, ...)) end
 G.xpcall = function(f, h, ...)
-  return xpcall(f, function(e) if st.killed then return e end return h(e) end, ...)
+  return restore(cdepth, xpcall(f, function(e) if st.killed then return e end return h(e) end, ...))
 end
 G.collectgarbage = function(opt)
   if opt == "count" then return collectgarbage("count") end
@@ -335,6 +403,7 @@ local function chunk_path(fn)
   return ""
 end
 
+local overrides = {} -- {kind, key, old, new} for each registration that replaced another
 local function registrar(kind, fname, what)
   return function(fn, id)
     if not loading then
@@ -342,7 +411,12 @@ local function registrar(kind, fname, what)
     end
     if type(fn) ~= "function" then error("bad argument #1 to " .. fname .. " (function expected, got " .. type(fn) .. ")", 2) end
     if type(id) ~= "string" or id == "" then error("bad argument #2 to " .. fname .. " (expects " .. what .. ")", 2) end
-    reg[kind][lower(id)] = { fn = fn, path = chunk_path(fn) }
+    local key, path = lower(id), chunk_path(fn)
+    local before = reg[kind][key]
+    if before ~= nil then -- the later one wins, as in Nakama, which logs the override
+      overrides[#overrides + 1] = { kind = fname, key = id, old = before.path, new = path }
+    end
+    reg[kind][key] = { fn = fn, path = path }
   end
 end
 
@@ -406,10 +480,21 @@ local nk = {}
 
 -- Python functions only behind closures: user code never holds a Python object, and a failure
 -- becomes a string error at the caller's line, catchable with pcall.
+-- The Python side runs in lupa's glue, where a refused allocation deadlocks the process (issue
+-- 13), so a call needs HEADROOM bytes free under the cap first (after a full collection, only
+-- when short of it); the results are built with the cap lifted and checked (host/runtime/nk.py).
+local gccount, FULL_KB = collectgarbage, (cfg.max_memory - cfg.headroom) / 1024
+local function room()
+  if gccount("count") > FULL_KB then
+    gccount("collect")
+    if gccount("count") > FULL_KB then error("not enough memory", 0) end
+  end
+end
 local function bind(pyf)
   return function(...)
+    room()
     local ok, n, a, b, c = pyf(...)
-    if not ok then error(n, 2) end
+    if not ok then error(n, n == "not enough memory" and 0 or 2) end -- Lua's own OOM text has no position
     if n == 1 then return a end
     if n == 0 then return end
     if n == 2 then return a, b end
@@ -539,13 +624,21 @@ local INVALID = "Runtime function returned invalid data - only allowed one retur
 
 -- Turns an error object into (message, code, custom). Runs while still armed: a __tostring
 -- metamethod on an error table is user code.
+-- A __tostring that fails (or errors in turn) must not escape the host's entry point ("Lua error
+-- outside a protected call", issue 13): its own error text is used instead.
+local function text(v)
+  local ok, s = pcall(tostring, v)
+  if ok and type(s) == "string" then return s end
+  if type(s) == "string" then return "error object's __tostring failed: " .. s end
+  return "error object's __tostring failed"
+end
 local function describe(e)
   if type(e) == "table" then
     local msg = e[1]
-    if msg == nil then return tostring(e), 13, true end
-    return tostring(msg), tonumber(e[2]) or 13, true
+    if msg == nil then return text(e), 13, true end
+    return text(msg), tonumber(e[2]) or 13, true
   end
-  return tostring(e), 13, false
+  return text(e), 13, false
 end
 
 local host = {
@@ -564,7 +657,7 @@ host.internals = {
 function host.load_module(name)
   arm()
   local ok, err = xpcall(require_module, on_error, name)
-  if not ok then err = tostring(err) end
+  if not ok then err = text(err) end
   st.armed = false
   if not ok then return err end
 end
@@ -594,6 +687,7 @@ function host.finish_load()
   end
   for name, ix in pairs(indexes) do handlers[#handlers + 1] = { kind = "storage_index", key = name, path = ix.path } end
   out.handlers = handlers
+  out.overrides = overrides
   return out
 end
 
@@ -638,7 +732,7 @@ function host.shutdown(...)
     current_ctx = ctx
     arm()
     local ok, err = xpcall(reg.shutdown[i], on_error, ctx)
-    if not ok then err = tostring(err) end
+    if not ok then err = text(err) end
     st.armed = false
     current_ctx = nil
     if not ok then errors[#errors + 1] = err end
