@@ -36,6 +36,7 @@ from .net.host_ops import host_ops
 from .net.pipeline import CORE_DOORS, SocketDoors
 from .net.server import Server
 from .net.session_registry import SessionRegistry
+from .net.static import routes as static_routes
 from .features.status.registry import StatusRegistry
 from .net.tokens import TokenService
 from .storage import Database, Schema
@@ -145,7 +146,7 @@ def build_app(config: Config, *, runtime_factory: Callable[[Services], Any] | No
     )
     features = build_features(services)
     services.doors = SocketDoors(_merged("socket message", [CORE_DOORS, *(f.socket for f in features)]))
-    services.routes = RouteTable([*CORE_ROUTES, *(route for f in features for route in f.routes)])
+    services.routes = RouteTable([*CORE_ROUTES, *static_routes(config.web.static_dir), *(route for f in features for route in f.routes)])
     services.runtime = (runtime_factory or _lua_runtime)(services)
     return App(services, Server(services), features)
 

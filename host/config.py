@@ -22,6 +22,7 @@ __all__ = [
     "LoggerConfig",
     "PartyConfig",
     "MatchConfig",
+    "WebConfig",
     "load",
     "add_flags",
     "validate",
@@ -107,6 +108,11 @@ class MatchConfig:
 
 
 @dataclass(slots=True)
+class WebConfig:
+    static_dir: str = field(default="", metadata={"usage": "Serve this directory's files under /web/ (GET and HEAD only), e.g. examples/web for the browser demo. Empty: off. Not a Nakama setting."})
+
+
+@dataclass(slots=True)
 class Config:
     name: str = field(default="nakama", metadata={"usage": "Node name."})
     data_dir: str = field(default="./data", metadata={"usage": "Directory for the SQLite file and other data."})
@@ -118,9 +124,10 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     party: PartyConfig = field(default_factory=PartyConfig)
     match: MatchConfig = field(default_factory=MatchConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
 
-_SECTIONS = ("runtime", "socket", "session", "database", "logger", "party", "match")
+_SECTIONS = ("runtime", "socket", "session", "database", "logger", "party", "match", "web")
 
 
 def _parse_bool(text: str) -> bool:
@@ -267,4 +274,6 @@ def validate(config: Config) -> list[str]:
     for name in ("join_marker_deadline_ms", "max_empty_sec"):
         if getattr(config.match, name) < 0:
             problems.append(f"match.{name}: must be 0 or more")
+    if config.web.static_dir and not Path(config.web.static_dir).is_dir():
+        problems.append(f"web.static_dir: {config.web.static_dir!r} is not a directory")
     return problems

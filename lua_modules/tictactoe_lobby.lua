@@ -14,3 +14,11 @@ local function find(context, payload)
 end
 
 nk.register_rpc(find, "tictactoe_find")
+
+-- "tictactoe_create" always makes a new match, {"match_id": "..."}: the browser demo
+-- (examples/web) creates one here and the other player picks it from the match listing.
+local function create(context, payload)
+  return nk.json_encode({ match_id = nk.match_create("tictactoe", {}) })
+end
+
+nk.register_rpc(create, "tictactoe_create")

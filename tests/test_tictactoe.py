@@ -69,3 +69,11 @@ async def test_a_player_who_leaves_forfeits(app):
     await o.request("match_leave", {"match_id": match_id})
     done = await message(x, DONE)
     assert (done["winner"], done["reason"]) == (1, "opponent left")
+
+
+async def test_create_always_makes_a_new_open_match(app):
+    p = await player(app)
+    first = json.loads(await p.rpc("tictactoe_create"))["match_id"]
+    second = json.loads(await p.rpc("tictactoe_create"))["match_id"]
+    assert first != second and first.endswith(".nakama")
+    assert json.loads(await p.rpc("tictactoe_find"))["match_id"] in (first, second)  # both have free seats

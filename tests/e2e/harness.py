@@ -2,8 +2,8 @@
 
 ``nkhost_process(tmp_path_factory, *flags)`` starts ``python -m host`` on a free port with
 ``lua_modules/`` and a temporary data dir, waits until it is healthy and stops it (SIGTERM)
-when the module's tests are done. ``run_scenarios(script, port)`` runs a Node script built on
-``harness.cjs`` and returns its ``{scenario: {ok, ...facts}}`` object. ``ok(results, name)``
+when the module's tests are done. ``run_scenarios(script, port, *args)`` runs a Node script built on
+``harness.cjs`` (``args`` follow the port on its command line) and returns its ``{scenario: {ok, ...facts}}`` object. ``ok(results, name)``
 asserts one scenario passed and returns its facts. ``results_on_each_engine(script)`` is a
 module's ``results`` fixture for a feature with tables: the script against SQLite, then
 PostgreSQL.
@@ -73,12 +73,12 @@ def nkhost_process(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> Ite
             proc.wait()
 
 
-def run_scenarios(script: str, port: int, timeout: float = 120) -> dict[str, Any]:
+def run_scenarios(script: str, port: int, *args: str, timeout: float = 120) -> dict[str, Any]:
     if not (HERE / "node_modules" / "@heroiclabs" / "nakama-js").is_dir():
         pytest.fail("run `npm install --prefix tests/e2e` first (the README's test command does)")
     node = shutil.which("node")
     assert node, "node is required for the end-to-end tests"
-    out = subprocess.run([node, str(HERE / script), str(port)], capture_output=True, text=True, timeout=timeout, cwd=HERE)
+    out = subprocess.run([node, str(HERE / script), str(port), *args], capture_output=True, text=True, timeout=timeout, cwd=HERE)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
