@@ -66,6 +66,7 @@ _REASONS[499] = "Client Closed Request"
 _QUEUE_MAX = 32  # parsed requests waiting for their answer before reading pauses
 _QUEUE_RESUME = 8
 _SLICE = 16 * 1024  # bytes parsed at a time from a big read (at most ~900 tiny requests)
+_LINGER = 0.5  # after a refusal, how long the rest of the client's bytes are read and dropped
 
 
 class _Refused(Exception):
@@ -389,7 +390,7 @@ class HttpProtocol(asyncio.Protocol):
             transport = self._transport
             if transport is not None and not transport.is_closing():
                 transport.write(serialize_response(item.refusal, keep_alive=False))
-                transport.close()
+                self._linger(transport)
             return True
         request = item.request
         if item.upgrade and request.path == "/ws" and request.headers.get("upgrade", "").lower() == "websocket":
@@ -452,6 +453,9 @@ class HttpProtocol(asyncio.Protocol):
         keep-alive connection. Closed without an answer, as Go's server does."""
         log.debug("closing HTTP connection from %s:%s: %s", *self._client, "idle" if not self._in_message else "request not read in time")
         self.deadline = 0.0
+        self._close_now()
+
+    def _close_now(self) -> None:
         transport = self._transport
         if transport is not None:
             # Nothing to flush: a FIN. Unread bytes would hold close() up forever: a reset.
@@ -460,12 +464,24 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 transport.close()
 
+    def _linger(self, transport: asyncio.Transport) -> None:
+        """Close after a refusal as Go's server does (closeWriteAndWait): end our side, then
+        read and drop what the client still sends for a moment, so closing with its bytes
+        unread does not reset the connection before it has read the answer."""
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._loop.call_later(_LINGER, self._close_now)
+
     def _refuse(self, response: Response) -> None:
         """A bad request (malformed, or over a limit): answer the requests before it, then
         ``response``, then close, as Go's server does. Nothing after it is read."""
-        self._refused = True
+        self._refused = True  # what follows is read and dropped
         self._backlog = None
-        self._pause_reading()
         self._queue.append(_Pending(Request("", ""), b"", False, False, response))
         if self._runner is None and not self._write_paused:
             self._pump()
