@@ -70,6 +70,7 @@ _WRITE_LOW = 16 * 1024
 _INBOX_PAUSE = 32
 _INBOX_RESUME = 8
 
+_PONG_HEAD = 0x8A  # FIN + pong: the protocol answers every ping, so pongs are budgeted
 _FRAME_COST = 6  # a masked client frame's smallest header, counted per fragment
 
 
@@ -457,9 +458,9 @@ class WebSocketSession(asyncio.Protocol):
         for chunk in out:
             if chunk:
                 size = len(chunk)
-                if not self._closing and (self._overflowed or (
+                if chunk[0] == _PONG_HEAD and (self._overflowed or (
                         self._pending_bytes + self._buffered + size > self._limit and self._overflows(size))):
-                    continue  # a pong past the budget: the socket is being closed for it
+                    continue  # a pong past the budget (even while closing): dropped, the socket closes
                 self._pending.append(chunk)
                 self._pending_bytes += size
             else:
