@@ -10,8 +10,9 @@ session that sent nothing (no pong, no message) for ``socket.pong_wait_ms``
 is dropped. A dead peer is therefore noticed between ``pong_wait_ms`` and
 ``pong_wait_ms + ping_period_ms``.
 
-HTTP connections are swept the same way, on a second timer ticking at half the
-shorter of ``socket.read_timeout_ms`` and ``idle_timeout_ms``: each keeps its
+HTTP connections are swept the same way, on a second timer ticking every second
+(or at half the shorter of ``socket.read_timeout_ms`` and ``idle_timeout_ms``
+when that is sooner): each keeps its
 own ``deadline`` and the sweep closes those past it (slow or idle clients).
 
 At most ``socket.max_connections`` connections are open at once; past it a new
@@ -134,7 +135,8 @@ class Server:
 
     def _schedule_http_sweep(self) -> None:
         config = self.services.config.socket
-        period = min(config.read_timeout_ms, config.idle_timeout_ms) / 2000
+        # At most a second late: the sweep is one pass over the connections, cheap at this rate.
+        period = min(1.0, min(config.read_timeout_ms, config.idle_timeout_ms) / 2000)
         self._http_sweep = asyncio.get_running_loop().call_later(period, self._sweep_http)
 
     def _sweep_http(self) -> None:
