@@ -24,9 +24,11 @@ stay unread for ``socket.write_timeout_ms`` is dropped.
 Timeouts (Nakama's HTTP server keys): a request must arrive whole within
 ``socket.read_timeout_ms`` of its first byte (the first one, of the
 connection), and a keep-alive connection with nothing to do is closed after
-``socket.idle_timeout_ms``. Each connection only notes its ``deadline``; the
-server's sweep closes the late ones, so the hot path sets a float per request
-instead of arming timers.
+``socket.idle_timeout_ms``. Each connection only notes what it waits for in
+``deadline`` (``READING`` or ``IDLE``); the server's sweep, once a second,
+turns that into a time and closes the late ones, so the hot path stores a float
+per request instead of reading the clock or arming timers (a timeout is
+therefore up to a second late).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from .socket_ws import check_socket_request
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["HttpProtocol", "serialize_response", "parse_query"]
+__all__ = ["HttpProtocol", "serialize_response", "parse_query", "READING", "IDLE"]
 
 log = logging.getLogger("nkhost.http")
 
@@ -66,6 +68,8 @@ _REASONS[499] = "Client Closed Request"
 _QUEUE_MAX = 32  # parsed requests waiting for their answer before reading pauses
 _QUEUE_RESUME = 8
 _SLICE = 16 * 1024  # bytes parsed at a time from a big read (at most ~900 tiny requests)
+READING = -1.0  # deadline: a request is awaited or arriving (socket.read_timeout_ms)
+IDLE = -2.0  # deadline: a keep-alive connection with nothing to do (socket.idle_timeout_ms)
 _LINGER = 0.5  # after a refusal, how long the rest of the client's bytes are read and dropped
 
 
@@ -144,11 +148,10 @@ class HttpProtocol(asyncio.Protocol):
         "_runner",
         "_tail",
         "_draining",
-        "_limits",
-        "_read_wait",
-        "_idle_wait",
+        "_max_url",
+        "_max_head",
+        "_max_count",
         "_head_size",
-        "_head_count",
         "_head_streamed",
         "_in_head",
         "_in_message",
@@ -179,11 +182,10 @@ class HttpProtocol(asyncio.Protocol):
         self._tail: bytearray | None = None  # bytes after an upgrade request, for the WebSocket
         self._draining = False  # shutdown: answer what is in flight, then close
         config = self.services.config.socket
-        self._limits = (config.max_url_bytes, config.max_header_bytes, config.max_header_count)
-        self._read_wait = config.read_timeout_ms / 1000
-        self._idle_wait = config.idle_timeout_ms / 1000
+        self._max_url = config.max_url_bytes
+        self._max_head = config.max_header_bytes
+        self._max_count = config.max_header_count
         self._head_size = 0  # request target plus complete header lines of the request being read
-        self._head_count = 0
         self._head_streamed = 0  # bytes read while its head was incomplete (a header still growing)
         self._in_head = False
         self._in_message = False
@@ -193,8 +195,9 @@ class HttpProtocol(asyncio.Protocol):
         self._resume_scheduled = False
         self._write_paused = False
         self._write_timer: asyncio.TimerHandle | None = None
-        # Loop time after which the server's sweep closes the connection (0: busy answering).
-        self.deadline = self._loop.time() + self._read_wait
+        # Loop time after which the server's sweep closes the connection; READING or IDLE until
+        # the sweep has seen it; 0.0 while a request is being answered (no timeout).
+        self.deadline = READING
 
     # asyncio.Protocol -------------------------------------------------------------
 
@@ -240,7 +243,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._in_head:
             # A header name or value still growing inside the parser: bound it too.
             self._head_streamed += len(data)
-            if self._head_streamed > self._limits[1] + _SLICE:
+            if self._head_streamed > self._max_head + _SLICE:
                 self._refuse(_too_large_head())
                 return False
         return True
@@ -269,26 +272,25 @@ class HttpProtocol(asyncio.Protocol):
         self._body = []
         self._body_size = 0
         self._too_large = False
-        self._head_size = self._head_count = self._head_streamed = 0
+        self._head_size = self._head_streamed = 0
         self._in_head = self._in_message = True
-        self.deadline = self._loop.time() + self._read_wait
+        self.deadline = READING
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > self._limits[0]:
+        if len(self._url) > self._max_url:
             raise _Refused(text_error(414, "URI Too Long"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_count += 1
         self._head_size += len(name) + len(value) + 4  # "name: value\r\n"
-        if self._head_count > self._limits[2] or self._head_size + len(self._url) > self._limits[1]:
+        if len(self._headers) >= self._max_count or self._head_size + len(self._url) > self._max_head:
             raise _Refused(_too_large_head())
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-
     def on_body(self, body: bytes) -> None:
+        # The head is complete (cleared here, not in an on_headers_complete callback: one
+        # Python call less for every request without a body).
+        self._in_head = False
         self._body_size += len(body)
         if self._body_size > self._max_body:
             self._too_large = True
@@ -300,7 +302,7 @@ class HttpProtocol(asyncio.Protocol):
         parser = self._parser
         url = self._url
         parsed = _parse_url(url)
-        self._in_message = False
+        self._in_head = self._in_message = False
         self.deadline = 0.0
         raw_headers = self._headers
         headers: dict[str, str] = {}
@@ -416,7 +418,7 @@ class HttpProtocol(asyncio.Protocol):
             transport.close()
             return False
         if not self._queue and not self._in_message:
-            self.deadline = self._loop.time() + self._idle_wait
+            self.deadline = IDLE
         return not self._write_paused
 
     def _upgrade(self, item: _Pending) -> None:

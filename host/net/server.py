@@ -12,8 +12,8 @@ is dropped. A dead peer is therefore noticed between ``pong_wait_ms`` and
 
 HTTP connections are swept the same way, on a second timer ticking every second
 (or at half the shorter of ``socket.read_timeout_ms`` and ``idle_timeout_ms``
-when that is sooner): each keeps its
-own ``deadline`` and the sweep closes those past it (slow or idle clients).
+when that is sooner): each notes what it waits for in ``deadline``, and the
+sweep starts its clock and closes those past it (slow or idle clients).
 
 At most ``socket.max_connections`` connections are open at once; past it a new
 one gets a 503 and is closed, with one warning each time the limit is reached.
@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from .errors import CloseCode
-from .http_protocol import HttpProtocol
+from .http_protocol import IDLE, READING, HttpProtocol
 
 __all__ = ["Server"]
 
@@ -140,8 +140,20 @@ class Server:
         self._http_sweep = asyncio.get_running_loop().call_later(period, self._sweep_http)
 
     def _sweep_http(self) -> None:
+        """Start the clock of connections newly waiting (READING, IDLE); close the late ones."""
+        config = self.services.config.socket
         now = asyncio.get_running_loop().time()
-        late = [conn for conn in self._connections if type(conn) is HttpProtocol and 0 < conn.deadline < now]
+        late = []
+        for conn in self._connections:
+            if type(conn) is HttpProtocol:
+                deadline = conn.deadline
+                if deadline > 0.0:
+                    if deadline < now:
+                        late.append(conn)
+                elif deadline == READING:
+                    conn.deadline = now + config.read_timeout_ms / 1000
+                elif deadline == IDLE:
+                    conn.deadline = now + config.idle_timeout_ms / 1000
         for conn in late:
             conn.timed_out()
         self._schedule_http_sweep()
