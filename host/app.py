@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .accounts import store as account_store
-from .config import Config
+from .config import Config, insecure_defaults
 from .features import Feature, build_features, feature_schemas, nk_functions
 from .net.api import CORE_ROUTES, RouteTable
 from .net.envelope import encode_frame
@@ -86,6 +86,8 @@ class App:
         """Open and migrate the database, load the runtime, listen. Raises LoadError for bad
         Lua modules, DatabaseError for a database that cannot serve or be migrated."""
         services = self.services
+        for key in insecure_defaults(services.config):
+            log.warning("WARNING: insecure default parameter value, change this for production! param=%s", key)
         async with contextlib.AsyncExitStack() as stack:
             Path(services.config.data_dir).mkdir(parents=True, exist_ok=True)
             await services.database.open()

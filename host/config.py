@@ -26,6 +26,7 @@ __all__ = [
     "load",
     "add_flags",
     "validate",
+    "insecure_defaults",
     "ConfigError",
 ]
 
@@ -53,6 +54,20 @@ class RuntimeConfig:
         return dict(item.split("=", 1) for item in self.env)
 
 
+def _default_max_connections() -> int:
+    """Leave file descriptors for the database, the modules and the logs; past the limit
+    accept() fails with EMFILE and nobody is told why."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 1024
+    if soft == resource.RLIM_INFINITY:
+        return 65536
+    return max(64, min(soft - 256, 65536))
+
+
 @dataclass(slots=True)
 class SocketConfig:
     address: str = field(default="0.0.0.0", metadata={"usage": "Interface to listen on."})
@@ -63,7 +78,14 @@ class SocketConfig:
     outgoing_queue_size: int = field(default=1 << 20, metadata={"usage": "Outgoing buffer per socket, in bytes (Nakama counts 64 messages)."})
     ping_period_ms: int = field(default=15000, metadata={"usage": "Interval of WebSocket ping frames."})
     pong_wait_ms: int = field(default=25000, metadata={"usage": "Close a socket silent for this long."})
-    write_wait_ms: int = field(default=5000, metadata={"usage": "Deadline to write a frame."})
+    write_wait_ms: int = field(default=5000, metadata={"usage": "A WebSocket whose outgoing side stays full (the client does not read) this long is dropped."})
+    read_timeout_ms: int = field(default=10000, metadata={"usage": "HTTP: a request (line, headers and body) must arrive within this long of its first byte (or of the connection, for the first request)."})
+    write_timeout_ms: int = field(default=10000, metadata={"usage": "HTTP: a connection whose responses stay unread (the client does not read) this long is dropped."})
+    idle_timeout_ms: int = field(default=60000, metadata={"usage": "HTTP: close a keep-alive connection that sent no request for this long."})
+    max_connections: int = field(default_factory=_default_max_connections, metadata={"usage": "Most connections open at once, HTTP and realtime (not a Nakama key); more are answered 503 and closed. Default: the open-file limit less 256, at most 65536."})
+    max_header_bytes: int = field(default=65536, metadata={"usage": "HTTP: largest request line plus headers (not a Nakama key); more is refused with 431."})
+    max_header_count: int = field(default=100, metadata={"usage": "HTTP: most header lines in a request (not a Nakama key); more are refused with 431."})
+    max_url_bytes: int = field(default=8192, metadata={"usage": "HTTP: longest request target (not a Nakama key); longer is refused with 414."})
     close_ack_wait_ms: int = field(default=2000, metadata={"usage": "Wait for the client's close frame."})
 
 
@@ -242,6 +264,9 @@ def validate(config: Config) -> list[str]:
         problems.append("socket.max_message_size_bytes: must be positive")
     if config.socket.outgoing_queue_size <= 0:
         problems.append("socket.outgoing_queue_size: must be positive")
+    for key in ("write_wait_ms", "read_timeout_ms", "write_timeout_ms", "idle_timeout_ms", "max_connections", "max_header_bytes", "max_header_count", "max_url_bytes"):
+        if getattr(config.socket, key) <= 0:
+            problems.append(f"socket.{key}: must be positive")
     if config.socket.ping_period_ms >= config.socket.pong_wait_ms:
         problems.append("socket.ping_period_ms: must be less than socket.pong_wait_ms")
     if not config.session.encryption_key:
@@ -277,3 +302,18 @@ def validate(config: Config) -> list[str]:
     if config.web.static_dir and not Path(config.web.static_dir).is_dir():
         problems.append(f"web.static_dir: {config.web.static_dir!r} is not a directory")
     return problems
+
+
+_SECRETS = ("socket.server_key", "runtime.http_key", "session.encryption_key", "session.refresh_encryption_key")
+
+
+def insecure_defaults(config: Config) -> list[str]:
+    """The secret keys still at their public defaults, which anyone can sign tokens or call
+    RPCs with; the server warns about each at start, as Nakama's CheckConfig does."""
+    defaults = Config()
+    out = []
+    for key in _SECRETS:
+        section, _, name = key.partition(".")
+        if getattr(getattr(config, section), name) == getattr(getattr(defaults, section), name):
+            out.append(key)
+    return out

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from host.config import Config, ConfigError, add_flags, load, validate
+from host.config import Config, ConfigError, add_flags, insecure_defaults, load, validate
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -30,6 +30,9 @@ def test_defaults_are_nakamas():
     assert (c.logger.level, c.logger.format) == ("info", "json")
     assert (c.database.address, c.database.max_open_conns, c.database.max_idle_conns) == ("", 100, 100)
     assert c.database.conn_max_lifetime_ms == 3600000
+    assert (c.socket.read_timeout_ms, c.socket.write_timeout_ms, c.socket.idle_timeout_ms, c.socket.write_wait_ms) == (10000, 10000, 60000, 5000)
+    assert (c.socket.max_header_bytes, c.socket.max_header_count, c.socket.max_url_bytes) == (65536, 100, 8192)
+    assert 64 <= c.socket.max_connections <= 65536
 
 
 def test_yaml_then_flags_later_wins(tmp_path):
@@ -52,7 +55,8 @@ def test_every_problem_is_reported_naming_its_key():
 
 @pytest.mark.parametrize(
     "argv, key",
-    [(["--socket.port", "x"], "socket.port"), (["--runtime.lua_jit", "maybe"], "runtime.lua_jit"), (["--socket.ping_period_ms", "30000"], "socket.ping_period_ms")],
+    [(["--socket.port", "x"], "socket.port"), (["--socket.idle_timeout_ms", "0"], "socket.idle_timeout_ms"),
+     (["--socket.max_connections", "-1"], "socket.max_connections"), (["--socket.max_header_count", "0"], "socket.max_header_count"), (["--runtime.lua_jit", "maybe"], "runtime.lua_jit"), (["--socket.ping_period_ms", "30000"], "socket.ping_period_ms")],
 )
 def test_bad_values_are_refused(argv, key):
     with pytest.raises(ConfigError, match=key):
@@ -64,3 +68,10 @@ def test_unknown_yaml_key_is_refused(tmp_path):
     f.write_text("runtime:\n  pathh: x\n")
     with pytest.raises(ConfigError, match="runtime.pathh: unknown setting"):
         load(parse("--config", str(f)))
+
+
+def test_insecure_defaults_names_every_key_left_at_its_public_default():
+    c = load(parse())
+    assert insecure_defaults(c) == ["socket.server_key", "runtime.http_key", "session.encryption_key", "session.refresh_encryption_key"]
+    c = load(parse("--socket.server_key", "k1", "--session.encryption_key", "k2"))
+    assert insecure_defaults(c) == ["runtime.http_key", "session.refresh_encryption_key"]

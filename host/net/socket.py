@@ -13,8 +13,15 @@ Backpressure, per socket and in bytes: the budget is
 ``socket.outgoing_queue_size``, counted over the pending frames plus the
 transport's write buffer. A send that would exceed it is refused and the socket
 is closed on the next tick (only this socket: nothing is awaited, nothing
-waits for it). While the transport is paused (its buffer is above the high
-water mark), ``reliable=False`` sends are dropped for this socket alone.
+waits for it). The protocol's own frames (pongs) count against the same budget,
+so a ping flood from a client that never reads closes it too. While the
+transport is paused (its buffer is above the high water mark),
+``reliable=False`` sends are dropped for this socket alone, nothing more is read
+from it, and if it stays paused for ``socket.write_wait_ms`` it is dropped.
+
+A fragmented message counts each frame's minimal header (6 bytes) toward
+``socket.max_message_size_bytes`` besides its payload, so a flood of empty
+continuation frames is closed with 1009 like an oversized message.
 
 Incoming messages are handled one at a time per socket, in order, as Nakama's
 read loop does; a socket awaiting a Lua RPC never holds up another socket.
@@ -63,6 +70,9 @@ _WRITE_LOW = 16 * 1024
 _INBOX_PAUSE = 32
 _INBOX_RESUME = 8
 
+_PONG_HEAD = 0x8A  # FIN + pong: the protocol answers every ping, so pongs are budgeted
+_FRAME_COST = 6  # a masked client frame's smallest header, counted per fragment
+
 
 class WebSocketSession(asyncio.Protocol):
     """A realtime session: the asyncio protocol of an upgraded connection and a SessionSink."""
@@ -95,6 +105,8 @@ class WebSocketSession(asyncio.Protocol):
         "_runner",
         "_reading_paused",
         "_fragments",
+        "_fragments_size",
+        "_stall_timer",
         "_unparsed",
         "_raw",
         "_on_lost",
@@ -129,6 +141,8 @@ class WebSocketSession(asyncio.Protocol):
         self._runner: object | None = None  # the inbox task, or pipeline.WAITING while an RPC is out
         self._reading_paused = False
         self._fragments: list[bytes] | None = None  # a fragmented text message being assembled
+        self._fragments_size = 0  # its payload plus _FRAME_COST a frame
+        self._stall_timer: asyncio.TimerHandle | None = None  # write_wait_ms while paused
         self._unparsed: bytearray | None = None  # the start of a frame not complete yet
         self._raw = False  # every byte goes to ServerProtocol (it is failing the connection)
         self._on_lost: Callable[[Any], None] | None = None
@@ -257,9 +271,16 @@ class WebSocketSession(asyncio.Protocol):
                     self._on_message(frame.data)
                 else:
                     self._fragments = [frame.data]
+                    self._fragments_size = len(frame.data) + _FRAME_COST
             elif opcode is _CONT and self._fragments is not None:
-                # The protocol has checked the sequence and the total size (max_size).
+                # The protocol has checked the sequence and the payload size (max_size);
+                # frames count too, or empty ones would pile up without end.
                 self._fragments.append(frame.data)
+                self._fragments_size += len(frame.data) + _FRAME_COST
+                if self._fragments_size > self._ws.max_message_size:  # type: ignore[operator]
+                    self._fragments = None
+                    self.close(CloseCode.MESSAGE_TOO_BIG, "message too big")
+                    return True
                 if frame.fin:
                     message, self._fragments = b"".join(self._fragments), None
                     self._on_message(message)
@@ -282,6 +303,9 @@ class WebSocketSession(asyncio.Protocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
         self._closing = True
         self._pending = []
         self._teardown()
@@ -289,12 +313,31 @@ class WebSocketSession(asyncio.Protocol):
             self._on_lost(self)
 
     def pause_writing(self) -> None:
+        """The client is not keeping up: read nothing more from it until it does, and drop
+        it if it stays so for ``socket.write_wait_ms``."""
         self._paused = True
+        if not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            self._transport.pause_reading()
+        wait = self.services.config.socket.write_wait_ms / 1000
+        self._stall_timer = self._loop.call_later(wait, self._write_stalled)
 
     def resume_writing(self) -> None:
         self._paused = False
-        if self._transport is not None:
-            self._buffered = self._transport.get_write_buffer_size()
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        transport = self._transport
+        if transport is not None:
+            self._buffered = transport.get_write_buffer_size()
+            if self._reading_paused and len(self._inbox) <= _INBOX_RESUME and not self._closing:
+                self._reading_paused = False
+                transport.resume_reading()
+
+    def _write_stalled(self) -> None:
+        self._stall_timer = None
+        log.info("dropping session %s: could not write for %.1fs", self.session_id, self.services.config.socket.write_wait_ms / 1000)
+        self.abort()
 
     # SessionSink ------------------------------------------------------------------
 
@@ -309,20 +352,27 @@ class WebSocketSession(asyncio.Protocol):
         if self._paused and not reliable:
             return False
         size = len(data)
-        if self._pending_bytes + self._buffered + size > self._limit:
-            # The cached transport size may be stale (the kernel drained it):
-            # look once more before condemning the socket.
-            self._buffered = self._transport.get_write_buffer_size() if self._transport is not None else 0
-            if self._pending_bytes + self._buffered + size > self._limit:
-                self._overflowed = True
-                log.info("closing session %s: outgoing queue full", self.session_id)
-                self._loop.call_soon(self.close, CloseCode.NORMAL, "session outgoing queue full")
-                return False
+        if self._pending_bytes + self._buffered + size > self._limit and self._overflows(size):
+            return False
         self._pending.append(data)
         self._pending_bytes += size
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
+        return True
+
+    def _overflows(self, size: int) -> bool:
+        """``size`` more bytes would pass the budget: condemn the socket (closed next tick).
+
+        The cached transport size may be stale (the kernel drained it): look once
+        more before condemning it.
+        """
+        self._buffered = self._transport.get_write_buffer_size() if self._transport is not None else 0
+        if self._pending_bytes + self._buffered + size <= self._limit:
+            return False
+        self._overflowed = True
+        log.info("closing session %s: outgoing queue full", self.session_id)
+        self._loop.call_soon(self.close, CloseCode.NORMAL, "session outgoing queue full")
         return True
 
     def send_envelope(self, envelope: dict[str, Any], reliable: bool = True) -> bool:
@@ -407,7 +457,12 @@ class WebSocketSession(asyncio.Protocol):
         eof = False
         for chunk in out:
             if chunk:
+                size = len(chunk)
+                if chunk[0] == _PONG_HEAD and (self._overflowed or (
+                        self._pending_bytes + self._buffered + size > self._limit and self._overflows(size))):
+                    continue  # a pong past the budget (even while closing): dropped, the socket closes
                 self._pending.append(chunk)
+                self._pending_bytes += size
             else:
                 eof = True
         self._flush()
@@ -432,7 +487,7 @@ class WebSocketSession(asyncio.Protocol):
     def _next(self) -> bytes:
         inbox = self._inbox
         payload = inbox.popleft()
-        if self._reading_paused and len(inbox) <= _INBOX_RESUME and self._transport is not None:
+        if self._reading_paused and len(inbox) <= _INBOX_RESUME and not self._paused and self._transport is not None:
             self._reading_paused = False
             self._transport.resume_reading()
         return payload

@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 import uuid
@@ -127,7 +128,7 @@ def decode_jwt(token: str, key: str | bytes, now: float) -> dict[str, Any] | Non
         expected = _sign(f"{parts[0]}.{parts[1]}".encode("ascii"), key_bytes)
         if not hmac.compare_digest(signature, expected):
             return None
-        claims = json.loads(_b64url_decode(parts[1]))
+        claims = json.loads(_b64url_decode(parts[1]), parse_constant=_no_constant)
     except (ValueError, UnicodeError, binascii.Error):
         return None
     if not isinstance(claims, dict):
@@ -141,8 +142,22 @@ def decode_jwt(token: str, key: str | bytes, now: float) -> dict[str, Any] | Non
     return claims
 
 
+def _no_constant(name: str) -> Any:
+    """``Infinity``, ``-Infinity`` and ``NaN`` are not JSON: Go's decoder refuses them."""
+    raise ValueError(f"not JSON: {name}")
+
+
+_INT64 = 1 << 63
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A JSON number Go reads into the claims' int64: finite and in range (``1e400`` decodes
+    to infinity here, and a claim outside int64 fails Go's unmarshal, so the token)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value) and -_INT64 <= value < _INT64
+    return isinstance(value, int) and -_INT64 <= value < _INT64
 
 
 def _claims_from_dict(raw: dict[str, Any]) -> SessionClaims | None:

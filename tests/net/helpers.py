@@ -56,3 +56,15 @@ async def http(port: int, method: str, target: str, body: bytes | str = b"", hea
 
 def basic(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+async def assert_serving(app: object) -> None:
+    """A bystander is served: a fresh HTTP connection gets its answer and a fresh socket its pong."""
+    from tests.conftest import connect
+
+    assert (await http(app.port, "GET", "/healthcheck")).status == 200  # type: ignore[attr-defined]
+    client = await connect(app)  # type: ignore[arg-type]
+    try:
+        assert await client.request({"cid": "1", "ping": {}}) == {"cid": "1", "pong": {}}
+    finally:
+        await client.close()
