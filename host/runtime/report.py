@@ -43,9 +43,9 @@ class GenerationReport:
     def headline(self) -> str:
         ms = f"{self.seconds * 1000:.1f} ms"
         if self.ok:
-            return f"runtime generation {self.generation} live: {len(self.modules)} modules, {len(self.rpcs)} RPCs in {ms}"
+            return f"runtime generation {self.generation} live: {_count(len(self.modules), 'module')}, {_count(len(self.rpcs), 'RPC')} in {ms}"
         keeping = f", generation {self.kept} keeps serving" if self.kept else ""
-        return f"runtime generation {self.generation} refused: {len(self.errors)} errors in {ms}{keeping}"
+        return f"runtime generation {self.generation} refused: {_count(len(self.errors), 'error')} in {ms}{keeping}"
 
     def text(self) -> str:
         """The readable block: a headline, then one indented section per non-empty list."""
@@ -81,6 +81,10 @@ class GenerationReport:
             "errors": self.errors,
             "warnings": self.warnings,
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def report(
