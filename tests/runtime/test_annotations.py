@@ -122,3 +122,12 @@ def test_nkhost_annotations_writes_the_shipped_file(tmp_path, capsys):
     assert (target / META_NAME).read_bytes() == meta_source()
     assert capsys.readouterr().out.strip() == f"wrote {target / META_NAME}"
     assert main(["annotations"]) == 2
+
+
+def test_annotations_in_a_dot_directory_are_never_loaded_as_modules(tmp_path, capsys):
+    """The README's layout: lua_modules/.nk/nk_meta.lua next to the modules is not a module."""
+    assert main(["annotations", str(tmp_path / ".nk")]) == 0
+    (tmp_path / "hello.lua").write_text('require("nakama").register_rpc(function() return "hi" end, "hello")\n')
+    capsys.readouterr()
+    assert main(["check", "--runtime.path", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:3] == ["  modules (1):", "    hello  hello.lua"]
