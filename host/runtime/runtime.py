@@ -33,11 +33,11 @@ from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
 from .events import EventQueue
 from .localcache import LocalCache
+from .match_vm import handler_modules
 from .nk import binder
 from .nk_http import policy_from_config
 from .outbox import Outbox
 from .pool import WorkerPool
-from .match_vm import handler_modules
 from .registrations import never_called
 from .report import log_report, report
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
