@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from lupa.luajit21 import LuaRuntime
 
 from host.cli import main
 from host.features import nk_functions
@@ -107,6 +108,13 @@ def test_the_arity_comes_from_the_bindings(table):
     assert table["register_rpc"] == Binding(2, 2, False)  # Lua, from debug.getinfo
     assert table["stream_user_join"] == Binding(3, 6, False)  # Python, Bridge dropped
     assert table["friends_add"].varargs
+
+
+def test_meta_file_is_valid_lua_declaring_what_the_parser_reads():
+    """Compiled and run by LuaJIT (outside any sandbox: it only defines empty functions), the
+    file returns a table with exactly the functions the parser above found."""
+    nk = LuaRuntime(encoding=None).execute(meta_source())
+    assert sorted(k.decode() for k in nk.keys()) == sorted(annotated(meta_source().decode()))
 
 
 def test_meta_file_declares_the_context_and_the_match_dispatcher():
