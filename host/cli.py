@@ -3,8 +3,11 @@
 ``nkhost [--config FILE] [--section.key VALUE ...]`` serves until SIGTERM or
 SIGINT, then shuts down in ``App.close``'s order (every socket gets a close
 frame) and exits 0. ``nkhost check --runtime.path DIR`` loads the modules
-without serving, prints each error and exits 1 if there was any, and prints a warning
-for each registered handler that nkhost will never call yet.
+without serving and prints the same generation report the server logs (modules, RPC ids,
+hooks, match handlers, time, each error as ``file:line: message`` and a warning for each
+registered handler that nkhost will never call yet); it exits 1 if there was any error.
+``nkhost annotations DIR`` writes ``nk_meta.lua``, the Lua Language Server annotations of
+the ``nk`` module, into DIR (the README's "Editor completion" says where to point LuaLS).
 ``nkhost migrate up|status [--database.address ...]`` applies the pending schema
 migrations, or prints where each feature's schema stands (the server also applies
 them at start). A database that cannot be opened or migrated exits 1 with one line
@@ -36,6 +39,8 @@ def _parse(prog: str, argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "annotations":
+        return _annotations(argv[1:])
     command = argv.pop(0) if argv and argv[0] in ("check", "migrate") else "serve"
     action = ""
     if command == "migrate":
@@ -86,17 +91,40 @@ async def _migrate(config: object, action: str) -> int:
 
 def _check(path: str) -> int:
     """Errors make the exit code 1; warnings (handlers nothing will call yet) do not."""
+    import time
+
     from .features import nk_functions
     from .runtime import standalone_vm
-    from .runtime.registrations import never_called
+    from .runtime.match_vm import handler_modules
+    from .runtime.report import report
+    from .runtime.snapshot import snapshot
 
+    started = time.perf_counter()
     vm, errors = standalone_vm(path, nk_functions())
-    for line in errors:
-        print(line)
-    if vm is not None and vm.catalog is not None:
-        for line in never_called(vm.catalog.handlers):
-            print(f"warning: {line}")
+    modules = snapshot(path).modules
+    handlers = handler_modules(vm, modules) if vm is not None and not errors else []
+    seconds = time.perf_counter() - started
+    print(report(1, seconds, modules, vm.catalog if vm is not None else None, errors, handlers).text())
     return 1 if errors else 0
+
+
+def _annotations(argv: list[str]) -> int:
+    from pathlib import Path
+
+    from .runtime.annotations import META_NAME, meta_source
+
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print("usage: nkhost annotations DIR", file=sys.stderr)
+        return 2
+    target = Path(argv[0])
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / META_NAME).write_bytes(meta_source())
+    except OSError as exc:
+        print(f"nkhost annotations: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {target / META_NAME}")
+    return 0
 
 
 def _run(coro: object) -> int:
@@ -116,8 +144,7 @@ async def _serve(config: object) -> int:
     try:
         await app.start()
     except LoadError as exc:
-        for line in exc.errors:
-            log.error("runtime load error: %s", line)
+        log.error("cannot start: %d Lua module error(s), see the runtime generation report above", len(exc.errors))
         return 1
     except (OSError, DatabaseError) as exc:
         log.error("cannot start: %s", exc)

@@ -1,7 +1,9 @@
 """Logging setup from ``logger.level`` and ``logger.format`` (json or text), to stdout.
 
 JSON lines carry Nakama's zap field names (``level``, ``ts``, ``caller``,
-``msg``) so existing log pipelines read them unchanged.
+``msg``) so existing log pipelines read them unchanged. A record logged with
+``extra={"fields": {...}, "summary": "..."}`` (the generation report) becomes one JSON
+object with those fields and the summary as ``msg``; the text format prints its message.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class JsonFormatter(logging.Formatter):
             "caller": f"{record.module}:{record.lineno}",
             "msg": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):  # a structured record (the runtime's generation report)
+            out["msg"] = getattr(record, "summary", out["msg"])
+            out.update(fields)
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return orjson.dumps(out).decode()

@@ -4,7 +4,8 @@ Layout: ``runtime.py`` (generations, calls, reload), ``pool.py`` (worker threads
 ``outbox.py`` (worker -> loop FIFO), ``sandbox.py`` + ``lua/sandbox.lua`` (one locked VM),
 ``snapshot.py`` (reading runtime.path), ``nk.py`` (the nk table), ``nk_streams.py``,
 ``bridge.py`` (what nk functions reach), ``convert.py`` (values across the boundary),
-``watcher.py`` (watchfiles), ``context.py`` (CallContext, HostOps), ``errors.py``.
+``watcher.py`` (watchfiles), ``context.py`` (CallContext, HostOps), ``errors.py``,
+``report.py`` (the generation report), ``annotations.py`` + ``lua/nk_meta.lua`` (LuaLS annotations).
 """
 
 from __future__ import annotations

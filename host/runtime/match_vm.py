@@ -369,3 +369,11 @@ class MatchVms:
             if problem is not None:
                 errors.append(f"{paths[module]}: match handler: {_text(problem)}")
         return errors
+
+
+def handler_modules(vm: Sandbox, modules: Sequence[Module]) -> list[str]:
+    """The modules of a loaded VM that return the seven match callbacks, i.e. what
+    nk.match_create can run (for the generation report). Nothing runs: each is cached."""
+    check = vm.lua.execute(_CHECK)
+    require = vm._host[b"internals"][b"require"]
+    return [m.name for m in modules if check(require(m.name.encode())) is None]

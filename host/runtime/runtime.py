@@ -33,11 +33,13 @@ from .context import CallContext, HostOps
 from .errors import LoadError, RpcError, RpcNotFound
 from .events import EventQueue
 from .localcache import LocalCache
+from .match_vm import handler_modules
 from .nk import binder
 from .nk_http import policy_from_config
 from .outbox import Outbox
 from .pool import WorkerPool
 from .registrations import never_called
+from .report import log_report, report
 from .sandbox import HOOK_KINDS, Catalog, Limits, Sandbox
 from .snapshot import Module, Snapshot, snapshot
 
@@ -205,27 +207,40 @@ class Runtime:
         return vm
 
     async def _build(self, number: int) -> list[str]:
-        """Build generation ``number`` in every worker; publish it if all loaded, else the errors."""
+        """Build generation ``number`` in every worker; publish it if all loaded, else the
+        errors. Either way one report (report.py) goes to the log."""
+        started = time.perf_counter()
+        kept = self.generation
+        errors, modules, handlers = await self._load_generation(number)
+        seconds = time.perf_counter() - started
+        catalog = self._current.catalog if not errors and self._current is not None else None
+        log_report(report(number, seconds, modules, catalog, errors, handlers, kept))
+        if catalog is not None:
+            for line in (*catalog.overrides, *never_called(catalog.handlers)):
+                log.warning("runtime_generation=%d %s", number, line)
+        return errors
+
+    async def _load_generation(self, number: int) -> tuple[list[str], Sequence[Module], list[str]]:
+        """(errors, the snapshot's modules, the match handler modules) of one build attempt."""
         pool = self._pool
         assert pool is not None
         snap = await asyncio.to_thread(snapshot, self.config.path)
         if snap.errors:
-            return list(snap.errors)
+            return list(snap.errors), snap.modules, []
         if self._current is None:
             self._first = Generation(number, snap, Catalog(frozenset(), {}, 0))
         built, errors = await pool.build(number, snap.modules)
         if errors:
-            return errors
+            return errors, snap.modules, []
         for check in self.generation_checks:
             errors += await asyncio.to_thread(check, built[0].vm, snap.modules)
         if errors:
-            return errors
+            return errors, snap.modules, []
+        handlers = await asyncio.to_thread(handler_modules, built[0].vm, snap.modules)
         self._current = Generation(number, snap, built[0].vm.catalog)
         pool.publish(number, snap.modules, built)
         self._event_keys = self._current.catalog.keys("event")
-        for line in (*self._current.catalog.overrides, *never_called(self._current.catalog.handlers)):
-            log.warning("runtime_generation=%d %s", number, line)
-        return []
+        return [], snap.modules, handlers
 
     async def reload(self) -> ReloadResult:
         """Build the next generation from runtime.path; publish it only if every module loaded."""
@@ -234,14 +249,7 @@ class Runtime:
             number = self.generation + 1
             errors = await self._build(number)
             seconds = time.perf_counter() - started
-            if errors:
-                for error in errors:
-                    log.error("runtime reload rejected, keeping generation %d: %s", self.generation, error)
-                result = ReloadResult(False, self.generation, errors, seconds)
-            else:
-                assert self._current is not None
-                log.info("runtime generation %d live (%d modules, %.1f ms)", number, len(self._current.snapshot.modules), seconds * 1000)
-                result = ReloadResult(True, number, [], seconds)
+            result = ReloadResult(not errors, self.generation, errors, seconds)
         async with self._reloads:
             self.last_reload = result
             self._reloads.notify_all()

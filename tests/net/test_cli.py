@@ -21,14 +21,18 @@ def test_check_reports_each_error_and_exits_1(tmp_path):
     result = run("check", "--runtime.path", str(tmp_path))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert any(line.startswith("bad.lua:1:") for line in lines), lines
-    assert any(line.startswith("sub/boom.lua:3:") and "boom" in line for line in lines), lines
+    assert lines[0].startswith("runtime generation 1 refused: 2 errors in "), lines
+    assert lines[1] == "  errors (2):"
+    assert lines[2].startswith("    bad.lua:1: "), lines
+    assert lines[3] == "    sub/boom.lua:3: boom", lines
 
 
 def test_check_passes_on_good_modules(tmp_path):
     (tmp_path / "good.lua").write_text('local nk = require("nakama")\nnk.register_rpc(function() end, "ok")\n')
     result = run("check", "--runtime.path", str(tmp_path))
-    assert (result.returncode, result.stdout) == (0, "")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("runtime generation 1 live: 1 module, 1 RPC in ")
+    assert result.stdout.splitlines()[1:] == ["  modules (1):", "    good  good.lua", "  rpcs (1):", "    ok"]
 
 
 def test_bad_configuration_exits_2_naming_the_key(tmp_path):

@@ -53,22 +53,23 @@ def test_a_module_using_them_loads_and_serves(tmp_path):
 def test_nkhost_check_warns_per_handler_and_exits_0(tmp_path, capsys):
     write_modules(tmp_path, {"tournament.lua": TOURNAMENT, "plain.lua": "require('nakama').register_rpc(function() end, 'p')"})
     assert main(["check", "--runtime.path", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        "warning: tournament.lua: register_leaderboard_reset: this handler will never be called (nkhost has no leaderboards yet)",
-        "warning: tournament.lua: register_matchmaker_matched: this handler will never be called (nkhost has no matchmaker yet)",
-        "warning: tournament.lua: register_storage_index 'scores_idx': this index will never be built (nkhost has no storage indexes yet)",
-        "warning: tournament.lua: register_storage_index_filter 'scores_idx': this handler will never be called (nkhost has no storage indexes yet)",
-        "warning: tournament.lua: register_tournament_end: this handler will never be called (nkhost has no tournaments yet)",
-        "warning: tournament.lua: register_tournament_reset: this handler will never be called (nkhost has no tournaments yet)",
+    out = capsys.readouterr().out.splitlines()
+    assert out[out.index("  warnings (6):") + 1:] == [
+        "    tournament.lua: register_leaderboard_reset: this handler will never be called (nkhost has no leaderboards yet)",
+        "    tournament.lua: register_matchmaker_matched: this handler will never be called (nkhost has no matchmaker yet)",
+        "    tournament.lua: register_storage_index 'scores_idx': this index will never be built (nkhost has no storage indexes yet)",
+        "    tournament.lua: register_storage_index_filter 'scores_idx': this handler will never be called (nkhost has no storage indexes yet)",
+        "    tournament.lua: register_tournament_end: this handler will never be called (nkhost has no tournaments yet)",
+        "    tournament.lua: register_tournament_reset: this handler will never be called (nkhost has no tournaments yet)",
     ]
 
 
-def test_nkhost_check_still_fails_on_errors_and_warns_too(tmp_path, capsys):
+def test_nkhost_check_still_fails_on_errors(tmp_path, capsys):
     write_modules(tmp_path, {"a.lua": "require('nakama').register_tournament_end(function() end)", "b.lua": "error('boom')"})
     assert main(["check", "--runtime.path", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "b.lua:1: boom"
-    assert out[1].startswith("warning: a.lua: register_tournament_end:")
+    assert out[0].startswith("runtime generation 1 refused: 1 error in ")
+    assert out[1:3] == ["  errors (1):", "    b.lua:1: boom"]
 
 
 def test_event_handlers_are_served_so_they_get_no_warning():

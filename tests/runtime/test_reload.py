@@ -53,7 +53,8 @@ async def test_a_broken_change_is_kept_out(runtime, tmp_path, source, error, cap
     (tmp_path / "main.lua").write_text(source)
     result = await runtime.reload()
     assert (result.ok, result.generation, result.errors) == (False, 1, [error])
-    assert f"keeping generation 1: {error}" in caplog.text
+    assert "runtime generation 2 refused: 1 error in " in caplog.text
+    assert f"generation 1 keeps serving\n  errors (1):\n    {error}\n" in caplog.text
     assert await runtime.call_rpc("version", CTX, "") == "v1@1"
 
 

@@ -651,6 +651,7 @@ host.internals = {
   arm = arm, st = st, on_error = on_error, last_trace = function() return trace end, describe = describe,
   require = require_module, readonly = readonly, bind = bind, copy = copy, getinfo = getinfo,
   set_ctx = function(c) current_ctx = c end, ENV = ENV, NODE = NODE, VERSION = VERSION, GENERATION = GENERATION,
+  nk = nk, -- the writable table behind require("nakama"), for host-side checks (tests/runtime/test_annotations.py)
 }
 
 -- Loads one module under the limits; returns nil or the error text.
