@@ -103,8 +103,8 @@ class MatchEnv:
 Reply = Callable[[Any], None]  # called on the worker with the outcome of a queued request
 
 # Mailbox kinds and the queue (and limit) each counts against.
-_ATTEMPT, _SIGNAL, _LEAVE, _MARK, _TERMINATE = range(5)
-_QUEUE_OF = {_ATTEMPT: "join_attempt", _SIGNAL: "signal", _LEAVE: "call", _MARK: "call", _TERMINATE: "call"}
+_ATTEMPT, _JOIN, _SIGNAL, _LEAVE, _MARK, _TERMINATE = range(6)
+_QUEUE_OF = {_ATTEMPT: "join_attempt", _JOIN: "call", _SIGNAL: "signal", _LEAVE: "call", _MARK: "call", _TERMINATE: "call"}
 
 
 class AuthoritativeMatch:
@@ -169,9 +169,6 @@ class AuthoritativeMatch:
         """Members as the handler sees them, accepted joins not yet confirmed included."""
         return len(self._members)
 
-    def is_member(self, session_id: str) -> bool:
-        return session_id in self._members
-
     def members(self) -> list[MatchPresence]:
         with self._lock:
             return list(self._members.values())
@@ -184,6 +181,13 @@ class AuthoritativeMatch:
     def queue_signal(self, data: str, reply: Reply) -> bool:
         """``reply`` gets (True, response) or (False, error text)."""
         return self._queue(_SIGNAL, data, reply)
+
+    def queue_join(self, presence: MatchPresence) -> None:
+        """match_join for an allowed attempt, queued by the loop once the joiner is on the
+        match stream and its ``match`` reply is written: what match_join broadcasts reaches
+        the joiner after that reply, as in Nakama (the tracker's join reaches the match later)."""
+        if not self._queue(_JOIN, [(presence, 0)], None):
+            self._call_queue_full()
 
     def queue_leaves(self, leaves: list[tuple[MatchPresence, int]]) -> None:
         if not self._queue(_LEAVE, leaves, None):
@@ -283,6 +287,8 @@ class AuthoritativeMatch:
     def _handle(self, kind: int, payload: Any, reply: Reply | None) -> None:
         if kind == _ATTEMPT:
             self._join_attempt(*payload, reply)
+        elif kind == _JOIN:
+            self._join(payload)
         elif kind == _LEAVE:
             self._leave(payload)
         elif kind == _MARK:
@@ -319,7 +325,6 @@ class AuthoritativeMatch:
         self._flush_deferred()
         if allow:
             self._markers[presence.session_id] = (presence, self.tick + self._marker_ticks)
-            self._join([(presence, 0)])
         reply((allow, reason, self.label))
 
     def _join(self, joins: list[tuple[MatchPresence, int]]) -> None:

@@ -138,8 +138,9 @@ class Matches:
         if match is None or match.stopped:
             raise ApiError(Code.NOT_FOUND, "Match not found")
         session_id = member.session_id
-        if not match.is_member(session_id):
-            allow, reason = await self._attempt(match, member, metadata)
+        if self.streams.get(session_id, match_id.stream, member.user_id) is None:
+            presence = MatchPresence(member.user_id, session_id, member.username, self.node)
+            allow, reason = await self._attempt(match, presence, member, metadata)
             if not allow:
                 raise ApiError(Code.PERMISSION_DENIED, reason or "Match join rejected")
             if match.stopped:
@@ -148,14 +149,15 @@ class Matches:
                 self.streams.user_join(match_id.stream, member.user_id, session_id, hidden=False, persistence=False)
             except SessionClosed:
                 return None
-        others = [p.wire() for p in match.members() if p.session_id != session_id]
-        return match_reply(given, member, others, match.label)
+            # The caller writes the reply before this loop turn ends, and match_join's
+            # broadcasts come back through the loop: the joiner gets its reply first.
+            match.queue_join(presence)
+        return match_reply(given, member, relayed.others(self.streams, match_id, member), match.label)
 
-    async def _attempt(self, match: AuthoritativeMatch, member: Member, metadata: dict[str, str]) -> tuple[bool, str]:
+    async def _attempt(self, match: AuthoritativeMatch, presence: MatchPresence, member: Member, metadata: dict[str, str]) -> tuple[bool, str]:
         env = self.env
         assert env is not None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        presence = MatchPresence(member.user_id, member.session_id, member.username, self.node)
         if not match.queue_join_attempt(presence, metadata, _joiner(member), lambda result: env.post(_settle, future, result)):
             raise ApiError(Code.RESOURCE_EXHAUSTED, "Match is not currently accepting join requests")
         try:

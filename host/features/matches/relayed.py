@@ -14,7 +14,7 @@ from ...streams import SessionClosed, StreamManager
 from .ids import MatchId, relayed_uuid
 from .wire import Member, match_data, match_reply, self_presence
 
-__all__ = ["create", "join", "send"]
+__all__ = ["create", "join", "others", "send"]
 
 
 def _track(streams: StreamManager, match_id: MatchId, member: Member) -> bool | None:
@@ -25,7 +25,9 @@ def _track(streams: StreamManager, match_id: MatchId, member: Member) -> bool | 
         return None
 
 
-def _others(streams: StreamManager, match_id: MatchId, member: Member) -> list[dict[str, Any]]:
+def others(streams: StreamManager, match_id: MatchId, member: Member) -> list[dict[str, Any]]:
+    """The other members on the match's stream, as a ``match`` reply lists them (either kind:
+    the stream, not a match's own list, holds who has joined by the time the reply is written)."""
     return [
         p.to_wire() for p in streams.list(match_id.stream, include_hidden=False)
         if not (p.session_id == member.session_id and p.user_id == member.user_id)
@@ -37,7 +39,7 @@ def create(streams: StreamManager, member: Member, name: str) -> dict[str, Any] 
     match_id = MatchId(relayed_uuid(name), "")
     if _track(streams, match_id, member) is None:
         return None
-    return match_reply(match_id.text, member, _others(streams, match_id, member))
+    return match_reply(match_id.text, member, others(streams, match_id, member))
 
 
 def join(streams: StreamManager, member: Member, match_id: MatchId, given: str, *, may_create: bool) -> dict[str, Any] | None:
@@ -46,7 +48,7 @@ def join(streams: StreamManager, member: Member, match_id: MatchId, given: str, 
         raise ApiError(Code.NOT_FOUND, "Match not found")
     if _track(streams, match_id, member) is None:
         return None
-    return match_reply(given, member, _others(streams, match_id, member))
+    return match_reply(given, member, others(streams, match_id, member))
 
 
 def send(

@@ -38,8 +38,7 @@ async def test_join_reply_presence_events_and_callback_arguments(app):
     assert match_id.endswith(".nakama") and len(match_id) == 36 + len(".nakama")
     reply = await a.request("match_join", {"match_id": match_id})
     assert reply["match"] == {"match_id": match_id, "authoritative": True, "label": "lobby", "size": 1, "self": a.presence}
-    # match_join ran before the client was tracked (its broadcast reached the joiner first), reason 0
-    assert await a.data(100) == f"join:{a.username}:0"
+    assert await a.data(100) == f"join:{a.username}:0"  # match_join, reason 0
     b = await joined(app, match_id)
     assert b.joined["presences"] == [a.presence] and b.joined["size"] == 2
     event = await a.until(lambda e: "match_presence_event" in e and e["match_presence_event"]["joins"][0] != a.presence)
@@ -227,3 +226,16 @@ async def test_a_module_can_create_a_match_while_the_server_starts(start_server)
     a = await player(app)
     match_id = await a.rpc("lobby")
     assert json.loads(await a.rpc("get", match_id))["label"] == "lobby"
+
+
+async def test_the_join_reply_comes_before_what_match_join_broadcasts(app):
+    """Nakama queues match_join before the joiner is tracked and replied to, so its broadcasts
+    can beat the reply; a client that learns its match id from the reply (nakama-js's
+    ``await socket.joinMatch``) then drops them. Here the reply always comes first."""
+    a = await player(app)
+    match_id = await create(a)
+    for p in [a] + [await player(app) for _ in range(3)]:
+        reply = await p.request("match_join", {"match_id": match_id})
+        assert "match" in reply, reply
+        assert not any("match_data" in e for e in p.seen[: p.seen.index(reply)]), p.seen
+        assert await p.data(100) == f"join:{p.username}:0"

@@ -68,6 +68,7 @@ async def test_rest_listing_filters_and_errors(start_server):
     ids = [await create(a, label=f'{{"mode":"{mode}"}}') for mode in ("ranked", "casual", "ranked")]
     relayed = (await a.request("match_create", {}))["match"]["match_id"]
     await a.request("match_join", {"match_id": ids[0]})
+    await a.data(100)  # match_join ran: the match counts its member
     auth = {"Authorization": "Bearer " + token_for(app)}
 
     async def listing(query: str = "") -> dict:

@@ -104,6 +104,7 @@ def test_calls_run_in_arrival_order_then_the_tick():
     match = new_match(env, handler)
     replies = []
     match.queue_join_attempt(presence(1), {}, {}, replies.append)
+    match.queue_join(presence(1))  # the loop, once the allowed joiner is tracked and replied to
     match.queue_signal("x", replies.append)
     match.queue_leaves([(presence(1), 3)])
     match.tick_due(0.0)
@@ -139,6 +140,7 @@ def test_deferred_broadcasts_go_after_the_callback_and_are_bounded():
     env, handler = Env(deferred_queue_size=2), Handler()
     match = new_match(env, handler)
     match.queue_join_attempt(presence(1), {}, {}, lambda r: None)
+    match.queue_join(presence(1))
     match.run()
     handler.defer = 2
     match.tick_due(0.0)
@@ -171,6 +173,7 @@ def test_a_broadcast_no_socket_could_take_is_refused():
     env.env.max_frame = 200
     match = new_match(env, handler)
     match.queue_join_attempt(presence(1), {}, {}, lambda r: None)
+    match.queue_join(presence(1))
     match.run()
     match.broadcast(1, b"small", None, None, True, False)
     with pytest.raises(ApiError, match="data of 100 bytes is over the 200 byte socket limit"):
