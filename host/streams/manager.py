@@ -7,7 +7,7 @@ each recipient in the order the operations happened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import NodeNotFound, SessionNotFound
 from .node import is_local_session, node_hash
@@ -61,12 +61,17 @@ class StreamManager:
         hidden: bool = False,
         persistence: bool = True,
         status: str = "",
+        before_events: Callable[[], None] | None = None,
     ) -> bool:
         """Track the presence; True when new. The username comes from the session.
+        ``before_events`` runs once tracked, before the presence events go out: a join's
+        reply written there reaches the joiner before its own join event, as in Nakama.
 
         Raises NodeNotFound, SessionNotFound, or SessionClosed (closing session).
         """
         is_new, events = self.tracker.track(session_id, stream, user_id, self._meta(session_id, hidden, persistence, status))
+        if before_events is not None:
+            before_events()
         self.router.publish(events)
         return is_new
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...config import Config
 from ...errors import ApiError, Code
-from ...streams import MODE_MATCH_AUTHORITATIVE, MODE_MATCH_RELAYED, NodeNotFound, PresenceEvent, SessionClosed, StreamManager
+from ...streams import MODE_MATCH_AUTHORITATIVE, MODE_MATCH_RELAYED, NodeNotFound, PresenceEvent, StreamManager
 from . import relayed
 from .authoritative import AuthoritativeMatch, MatchEnv, MatchHandler, MatchPresence, Message
 from .ids import MatchId
@@ -126,14 +126,17 @@ class Matches:
 
     # Relayed and authoritative: realtime messages (loop) ---------------------------------
 
-    def create_relayed(self, member: Member, name: str) -> dict[str, Any] | None:
-        return relayed.create(self.streams, member, name)
+    def create_relayed(self, member: Member, name: str, answer: relayed.Answer) -> bool:
+        return relayed.create(self.streams, member, name, answer)
 
-    async def join(self, member: Member, match_id: MatchId, given: str, metadata: dict[str, str], *, by_token: bool = False) -> dict[str, Any] | None:
-        """The ``match`` reply body; None when the session closed meanwhile (no reply).
+    async def join(
+        self, member: Member, match_id: MatchId, given: str, metadata: dict[str, str], answer: relayed.Answer, *, by_token: bool = False,
+    ) -> bool:
+        """Join and ``answer`` the ``match`` reply body before any presence event or match_join
+        broadcast this join causes; False when the session closed meanwhile (no reply).
         Raises ApiError: NOT_FOUND, PERMISSION_DENIED (rejected: the reason), RESOURCE_EXHAUSTED."""
         if not match_id.authoritative:
-            return relayed.join(self.streams, member, match_id, given, may_create=by_token)
+            return relayed.join(self.streams, member, match_id, given, answer, may_create=by_token)
         match = self.registry.get(match_id.uuid) if match_id.node == self.node else None
         if match is None or match.stopped:
             raise ApiError(Code.NOT_FOUND, "Match not found")
@@ -145,14 +148,13 @@ class Matches:
                 raise ApiError(Code.PERMISSION_DENIED, reason or "Match join rejected")
             if match.stopped:
                 raise ApiError(Code.NOT_FOUND, "Match not found")
-            try:
-                self.streams.user_join(match_id.stream, member.user_id, session_id, hidden=False, persistence=False)
-            except SessionClosed:
-                return None
-            # The caller writes the reply before this loop turn ends, and match_join's
-            # broadcasts come back through the loop: the joiner gets its reply first.
+            if not relayed.track(self.streams, match_id, member, given, answer, match.label):
+                return False
+            # match_join is queued once the reply is written: its broadcasts come after it.
             match.queue_join(presence)
-        return match_reply(given, member, relayed.others(self.streams, match_id, member), match.label)
+            return True
+        answer(match_reply(given, member, relayed.others(self.streams, match_id, member), match.label))
+        return True
 
     async def _attempt(self, match: AuthoritativeMatch, presence: MatchPresence, member: Member, metadata: dict[str, str]) -> tuple[bool, str]:
         env = self.env

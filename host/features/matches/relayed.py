@@ -7,6 +7,7 @@ counts every member with the caller (``wire.match_reply``). Runs on the event lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import ApiError, Code
@@ -14,15 +15,23 @@ from ...streams import SessionClosed, StreamManager
 from .ids import MatchId, relayed_uuid
 from .wire import Member, match_data, match_reply, self_presence
 
-__all__ = ["create", "join", "others", "send"]
+__all__ = ["Answer", "create", "join", "others", "send", "track"]
 
 
-def _track(streams: StreamManager, match_id: MatchId, member: Member) -> bool | None:
-    """True when newly tracked; None when the session is closing (Nakama: no reply)."""
+Answer = Callable[[dict[str, Any]], None]
+
+
+def track(streams: StreamManager, match_id: MatchId, member: Member, given: str, answer: Answer, label: str | None = None) -> bool:
+    """Put the member on the match's stream and ``answer`` its ``match`` reply before the
+    presence events go out, so the joiner reads the reply first (Nakama writes it before the
+    tracker's events are delivered). False when the session is closing (Nakama: no reply)."""
+    def reply() -> None:
+        answer(match_reply(given, member, others(streams, match_id, member), label))
     try:
-        return streams.user_join(match_id.stream, member.user_id, member.session_id, hidden=False, persistence=False)
+        streams.user_join(match_id.stream, member.user_id, member.session_id, hidden=False, persistence=False, before_events=reply)
     except SessionClosed:
-        return None
+        return False
+    return True
 
 
 def others(streams: StreamManager, match_id: MatchId, member: Member) -> list[dict[str, Any]]:
@@ -34,21 +43,17 @@ def others(streams: StreamManager, match_id: MatchId, member: Member) -> list[di
     ]
 
 
-def create(streams: StreamManager, member: Member, name: str) -> dict[str, Any] | None:
+def create(streams: StreamManager, member: Member, name: str, answer: Answer) -> bool:
     """``match_create``: a new match (or the named one, shared by everyone naming it)."""
     match_id = MatchId(relayed_uuid(name), "")
-    if _track(streams, match_id, member) is None:
-        return None
-    return match_reply(match_id.text, member, others(streams, match_id, member))
+    return track(streams, match_id, member, match_id.text, answer)
 
 
-def join(streams: StreamManager, member: Member, match_id: MatchId, given: str, *, may_create: bool) -> dict[str, Any] | None:
+def join(streams: StreamManager, member: Member, match_id: MatchId, given: str, answer: Answer, *, may_create: bool) -> bool:
     """``match_join`` by id (the match must have members) or by token (``may_create``)."""
     if not may_create and not streams.count(match_id.stream):
         raise ApiError(Code.NOT_FOUND, "Match not found")
-    if _track(streams, match_id, member) is None:
-        return None
-    return match_reply(given, member, others(streams, match_id, member))
+    return track(streams, match_id, member, given, answer)
 
 
 def send(

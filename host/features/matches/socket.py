@@ -55,11 +55,26 @@ def _fail(session: WebSocketSession, cid: str, code: int, message: str) -> Resul
     return False, None
 
 
+class _Answer:
+    """Writes the ``match`` reply when the core calls it (before the join's presence events
+    and match_join's broadcasts) and keeps the envelope for the after hook."""
+
+    __slots__ = ("session", "cid", "sent")
+
+    def __init__(self, session: WebSocketSession, cid: str) -> None:
+        self.session, self.cid, self.sent = session, cid, None
+
+    def __call__(self, body: dict[str, Any]) -> None:
+        self.sent = _reply(self.session, self.cid, body)
+
+    def result(self, ok: bool) -> Result:
+        return (True, self.sent) if ok and self.sent is not None else (False, None)
+
+
 async def match_create(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:
-    reply = _core(services).create_relayed(session, body.get("name", ""))
-    if reply is None:
-        return False, None  # the session is closing: no reply, as Nakama
-    return True, _reply(session, cid, reply)
+    answer = _Answer(session, cid)
+    # False: the session is closing: no reply, as Nakama
+    return answer.result(_core(services).create_relayed(session, body.get("name", ""), answer))
 
 
 def _token_match(services: Any, token: str) -> MatchId | None:
@@ -86,14 +101,13 @@ async def match_join(services: Any, session: WebSocketSession, cid: str, body: d
         given = match_id.text
     else:
         return _fail(session, cid, ErrorCode.BAD_INPUT, "No match ID or token found")
+    answer = _Answer(session, cid)
     try:
-        reply = await _core(services).join(session, match_id, given, metadata, by_token=by_token)
+        joined = await _core(services).join(session, match_id, given, metadata, answer, by_token=by_token)
     except ApiError as exc:
         reply_api_error(session, cid, exc, _REALTIME_CODE)
         return False, None
-    if reply is None:
-        return False, None
-    return True, _reply(session, cid, reply)
+    return answer.result(joined)
 
 
 async def match_leave(services: Any, session: WebSocketSession, cid: str, body: dict[str, Any]) -> Result:

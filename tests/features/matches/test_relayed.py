@@ -55,6 +55,18 @@ async def test_a_name_is_one_match_and_size_counts_everyone(start_server):
     assert second["presences"] == [a.presence] and second["size"] == 2
 
 
+async def test_the_join_reply_comes_before_any_presence_event(start_server):
+    """Nakama writes the ``match`` reply before the tracker's events go out: a joiner never
+    reads a presence event of its match before the reply it learns the match id from."""
+    app = await start_server()
+    a = await player(app)
+    match_id = (await a.request("match_create", {}))["match"]["match_id"]
+    for p in [await player(app) for _ in range(3)]:
+        reply = await p.request("match_join", {"match_id": match_id})
+        assert "match" in reply, reply
+        assert not any("match_presence_event" in e for e in p.seen[: p.seen.index(reply)]), p.seen
+
+
 async def test_bad_input(start_server):
     app = await start_server()
     a = await player(app)
